@@ -1,0 +1,133 @@
+#include "ibfast/distinct_rows.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace ibfast {
+
+namespace {
+
+inline std::uint64_t mix64(std::uint64_t h) {  // the splitmix64 finaliser: full avalanche
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebULL;
+  h ^= h >> 31;
+  return h;
+}
+
+// A 64-bit hash of one row. Only speed depends on its quality: every hit is verified.
+inline std::uint64_t hash_row(const std::int32_t* row, std::int64_t d) {
+  std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ static_cast<std::uint64_t>(d);
+  std::int64_t k = 0;
+  for (; k + 1 < d; k += 2) {
+    std::uint64_t w;
+    std::memcpy(&w, row + k, sizeof w);
+    h = (h ^ w) * 0x100000001b3ULL;
+    h ^= h >> 29;
+  }
+  if (k < d) h = (h ^ static_cast<std::uint32_t>(row[k])) * 0x100000001b3ULL;
+  return mix64(h);
+}
+
+inline double sum_c_ln_c(std::int64_t c) { return c > 1 ? static_cast<double>(c) * std::log(static_cast<double>(c)) : 0.0; }
+
+}  // namespace
+
+std::int64_t distinct_row_ids(const std::int32_t* codes, std::int64_t n, std::int64_t d,
+                              std::int32_t* ids) {
+  std::vector<std::uint64_t> hashes(static_cast<std::size_t>(n));
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < n; ++i) hashes[static_cast<std::size_t>(i)] = hash_row(codes + i * d, d);
+
+  // Open addressing, load factor <= 1/2; a slot holds the first row seen with its content.
+  std::size_t capacity = 16;
+  while (capacity < 2 * static_cast<std::size_t>(n)) capacity <<= 1;
+  const std::size_t mask = capacity - 1;
+  std::vector<std::int32_t> slots(capacity, -1);
+  const std::size_t row_bytes = static_cast<std::size_t>(d) * sizeof(std::int32_t);
+  std::int32_t n_distinct = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::uint64_t h = hashes[static_cast<std::size_t>(i)];
+    std::size_t s = static_cast<std::size_t>(h) & mask;
+    while (true) {
+      const std::int32_t r = slots[s];
+      if (r < 0) {
+        slots[s] = static_cast<std::int32_t>(i);
+        ids[i] = n_distinct++;
+        break;
+      }
+      if (hashes[static_cast<std::size_t>(r)] == h &&
+          std::memcmp(codes + r * d, codes + i * d, row_bytes) == 0) {
+        ids[i] = ids[r];
+        break;
+      }
+      s = (s + 1) & mask;
+    }
+  }
+  return n_distinct;
+}
+
+RowEntropy row_entropy(const std::int32_t* codes, std::int64_t n, std::int64_t d,
+                       const std::vector<const std::int32_t*>& groupings,
+                       const std::vector<std::int64_t>& n_groups) {
+  RowEntropy result;
+  if (n == 0) return result;
+  std::vector<std::int32_t> ids(static_cast<std::size_t>(n));
+  const std::int64_t k_rows = distinct_row_ids(codes, n, d, ids.data());
+  result.n_distinct = k_rows;
+  const double nd = static_cast<double>(n);
+  const double ln_n = std::log(nd);
+
+  std::vector<std::int64_t> counts(static_cast<std::size_t>(k_rows), 0);
+  for (std::int32_t id : ids) ++counts[static_cast<std::size_t>(id)];
+  double s_rows = 0.0;
+  for (std::int64_t c : counts) s_rows += sum_c_ln_c(c);
+  result.h_rows = std::max(0.0, ln_n - s_rows / nd);
+
+  // H(R|G) = (1/n) [sum_g n_g ln n_g - sum_{r,g} c_rg ln c_rg], from joint counts of (row, group).
+  for (std::size_t k = 0; k < groupings.size(); ++k) {
+    const std::int32_t* g = groupings[k];
+    const std::int64_t n_g = n_groups[k];
+    std::vector<std::int64_t> group_counts(static_cast<std::size_t>(n_g), 0);
+    for (std::int64_t i = 0; i < n; ++i) ++group_counts[static_cast<std::size_t>(g[i])];
+    double s_groups = 0.0;
+    for (std::int64_t c : group_counts) s_groups += sum_c_ln_c(c);
+
+    double s_joint = 0.0;
+    const auto joint_cells = static_cast<std::uint64_t>(k_rows) * static_cast<std::uint64_t>(n_g);
+    if (joint_cells <= 8 * static_cast<std::uint64_t>(n) + 1024) {
+      // Few groups (labels): a dense joint table is cheapest.
+      std::vector<std::int64_t> joint(joint_cells, 0);
+      for (std::int64_t i = 0; i < n; ++i) {
+        ++joint[static_cast<std::size_t>(ids[static_cast<std::size_t>(i)]) * static_cast<std::size_t>(n_g) +
+                static_cast<std::size_t>(g[i])];
+      }
+      for (std::int64_t c : joint) s_joint += sum_c_ln_c(c);
+    } else {
+      // Many groups (input ids): count runs of the sorted (row, group) keys.
+      std::vector<std::uint64_t> keys(static_cast<std::size_t>(n));
+      for (std::int64_t i = 0; i < n; ++i) {
+        keys[static_cast<std::size_t>(i)] =
+            static_cast<std::uint64_t>(ids[static_cast<std::size_t>(i)]) * static_cast<std::uint64_t>(n_g) +
+            static_cast<std::uint64_t>(g[i]);
+      }
+      std::sort(keys.begin(), keys.end());
+      std::size_t run = 1;
+      for (std::size_t i = 1; i <= keys.size(); ++i) {
+        if (i < keys.size() && keys[i] == keys[i - 1]) {
+          ++run;
+        } else {
+          s_joint += sum_c_ln_c(static_cast<std::int64_t>(run));
+          run = 1;
+        }
+      }
+    }
+    // Clamp the rounding residue: 0 <= H(R|G) <= H(R) holds exactly for plug-in entropies.
+    result.h_given.push_back(std::clamp((s_groups - s_joint) / nd, 0.0, result.h_rows));
+  }
+  return result;
+}
+
+}  // namespace ibfast

@@ -1,0 +1,83 @@
+#include "ibfast/ebab.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace ibfast {
+
+namespace {
+
+// Order-preserving map of a float's bits to an unsigned key: flip all bits of negatives, set the
+// sign bit of non-negatives. -0.0 is first turned into +0.0 so both are one value.
+inline std::uint32_t float_key(float v) {
+  v = (v == 0.0f) ? 0.0f : v;
+  std::uint32_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  return (bits & 0x80000000u) ? ~bits : (bits | 0x80000000u);
+}
+
+inline float key_float(std::uint32_t key) {
+  const std::uint32_t bits = (key & 0x80000000u) ? (key & 0x7fffffffu) : ~key;
+  float v;
+  std::memcpy(&v, &bits, sizeof v);
+  return v;
+}
+
+// LSD radix sort of 32-bit keys in three 11-bit passes: a layer's N*d values (up to tens of
+// millions) sort several times faster than with std::sort, which matters because EBAB sorts
+// every layer at every recorded epoch.
+void radix_sort(std::vector<std::uint32_t>& keys) {
+  constexpr int kBits = 11;
+  constexpr std::uint32_t kBuckets = 1u << kBits;
+  std::vector<std::uint32_t> tmp(keys.size());
+  std::vector<std::size_t> counts(kBuckets);
+  for (int pass = 0; pass < 3; ++pass) {
+    const int shift = pass * kBits;
+    std::fill(counts.begin(), counts.end(), 0);
+    for (std::uint32_t k : keys) ++counts[(k >> shift) & (kBuckets - 1)];
+    std::size_t sum = 0;
+    for (auto& c : counts) {
+      const std::size_t c0 = c;
+      c = sum;
+      sum += c0;
+    }
+    for (std::uint32_t k : keys) tmp[counts[(k >> shift) & (kBuckets - 1)]++] = k;
+    keys.swap(tmp);
+  }
+}
+
+}  // namespace
+
+std::vector<float> sorted_distinct(const float* x, std::int64_t count) {
+  std::vector<std::uint32_t> keys(static_cast<std::size_t>(count));
+  for (std::int64_t i = 0; i < count; ++i) keys[static_cast<std::size_t>(i)] = float_key(x[i]);
+  radix_sort(keys);
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  std::vector<float> out(keys.size());
+  std::transform(keys.begin(), keys.end(), out.begin(), key_float);
+  return out;
+}
+
+std::vector<double> ebab_edges(const float* x, std::int64_t count, std::int64_t n_bins,
+                               bool has_lower, double lower) {
+  std::vector<float> u = sorted_distinct(x, count);
+  if (has_lower) {
+    // Keep the values strictly above `lower`: lower is an edge of its own, values below it are
+    // the underflow bin.
+    const auto first = std::upper_bound(u.begin(), u.end(), lower,
+                                        [](double l, float v) { return l < static_cast<double>(v); });
+    u.erase(u.begin(), first);
+  }
+  std::vector<double> edges;
+  edges.reserve(static_cast<std::size_t>(n_bins) + 2);
+  if (has_lower) edges.push_back(lower);
+  const auto n_distinct = static_cast<std::int64_t>(u.size());
+  if (n_distinct == 0) return edges;
+  for (std::int64_t k = 0; k < n_bins; ++k) {
+    edges.push_back(static_cast<double>(u[static_cast<std::size_t>(k * n_distinct / n_bins)]));
+  }
+  edges.push_back(static_cast<double>(u.back()));
+  return edges;
+}
+
+}  // namespace ibfast

@@ -1,0 +1,63 @@
+// Eight-lane float vectors through GCC/Clang vector extensions: AVX2 code with -march on an AVX2
+// machine, two SSE halves elsewhere, with no intrinsics to maintain per instruction set.
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+namespace ibfast::simd {
+
+constexpr int kLanes = 8;
+using f8 = float __attribute__((vector_size(32)));
+using i8 = std::int32_t __attribute__((vector_size(32)));
+
+inline f8 splat(float v) { return f8{v, v, v, v, v, v, v, v}; }
+inline i8 splat_i(std::int32_t v) { return i8{v, v, v, v, v, v, v, v}; }
+
+inline f8 load(const float* p) {
+  f8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline i8 load_i(const std::int32_t* p) {
+  i8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+inline bool any(i8 mask) {
+  std::uint64_t parts[4];
+  std::memcpy(parts, &mask, sizeof parts);
+  return (parts[0] | parts[1] | parts[2] | parts[3]) != 0;
+}
+
+inline double sum(f8 v) {
+  double s = 0.0;
+  for (int l = 0; l < kLanes; ++l) s += static_cast<double>(v[l]);
+  return s;
+}
+
+// Keeps the lanes of v where mask is set, zero elsewhere.
+inline f8 select(i8 mask, f8 v) { return reinterpret_cast<f8>(mask & reinterpret_cast<i8>(v)); }
+
+// exp(x) for x in [-kMaxArg, 0] to ~2 ulp: x = n ln2 + r with |r| <= ln2 / 2, exp(r) by its
+// degree-7 Taylor polynomial (truncation < 1e-8 relative), 2^n put straight into the exponent bits.
+// The argument range keeps 2^n a normal number, so no denormal is ever produced.
+inline f8 exp_nonpositive(f8 x) {
+  const f8 t = x * splat(1.44269504088896341f);
+  const i8 n = __builtin_convertvector(t - splat(0.5f), i8);  // round half away for t <= 0
+  const f8 nf = __builtin_convertvector(n, f8);
+  f8 r = x - nf * splat(0.693359375f);     // ln2 split into an exact high part ...
+  r = r - nf * splat(-2.12194440e-4f);     // ... and the rest
+  f8 p = splat(1.0f / 5040.0f);
+  p = p * r + splat(1.0f / 720.0f);
+  p = p * r + splat(1.0f / 120.0f);
+  p = p * r + splat(1.0f / 24.0f);
+  p = p * r + splat(1.0f / 6.0f);
+  p = p * r + splat(0.5f);
+  p = p * r + splat(1.0f);
+  p = p * r + splat(1.0f);
+  const i8 scale = (n + splat_i(127)) << 23;
+  return p * reinterpret_cast<f8>(scale);
+}
+
+}  // namespace ibfast::simd

@@ -1,0 +1,21 @@
+// Pairwise-distance log-sum-exp for the KDE entropy bounds (Kolchinsky & Tracey).
+#pragma once
+#include <cstdint>
+
+namespace ibfast {
+
+// For every row i of the (n, d) row-major matrix x, in nats:
+//   out_all[i]    = ln sum_{j}               exp(-alpha * ||x_i - x_j||^2)
+//   out_within[i] = ln sum_{j: g_j == g_i}   exp(-alpha * ||x_i - x_j||^2)   (when groups given)
+// j runs over all rows including i, so every sum is >= 1 and its largest term is exactly 1: the
+// running maximum of a streamed log-sum-exp is the constant 0 and nothing can overflow. Distances
+// are exact differences in float32 (no ||a||^2 + ||b||^2 - 2ab cancellation), terms below
+// exp(-kSkipExponent) are skipped (they cannot move a sum >= 1), sums are kept in float64.
+// Streams over tiles: memory is O(n d) for a transposed copy plus O(n) for the sums, never n x n.
+// groups may be null (then out_within is not written); out_within may be null.
+void kde_log_sum_exp(const float* x, std::int64_t n, std::int64_t d, double alpha,
+                     const std::int32_t* groups, double* out_all, double* out_within);
+
+constexpr float kSkipExponent = 60.0f;
+
+}  // namespace ibfast

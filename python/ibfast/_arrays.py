@@ -1,0 +1,142 @@
+"""Array intake: numpy arrays and torch tensors -> validated, C-contiguous float32 / int32.
+
+Validation happens here, once, before any kernel runs: the kernels trust what they get.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+_MAX_DIM_PRODUCT = 2**62
+
+
+def _is_torch_tensor(x: Any) -> bool:
+    return type(x).__module__.startswith("torch") and hasattr(x, "detach")
+
+
+def _torch_to_numpy(x: Any, name: str) -> np.ndarray:
+    t = x.detach()
+    if t.device.type != "cpu":
+        raise ValueError(
+            f"{name} is a torch tensor on {t.device}; this ibfast build computes on the CPU only "
+            f"(ibfast.cuda_available() is False): pass {name}.cpu()"
+        )
+    if t.is_complex():
+        raise TypeError(f"{name} has complex dtype {t.dtype}; activations must be real")
+    if t.dtype.is_floating_point and t.dtype != _torch_float32():
+        t = t.float()  # float16/bfloat16/float64 -> float32 (numpy has no bfloat16)
+    if t.dtype == _torch_bool():
+        t = t.to(_torch_float32())
+    return np.asarray(t.contiguous().numpy())
+
+
+def _torch_float32() -> Any:
+    import torch
+
+    return torch.float32
+
+
+def _torch_bool() -> Any:
+    import torch
+
+    return torch.bool
+
+
+def _as_numpy(x: Any, name: str) -> np.ndarray:
+    if _is_torch_tensor(x):
+        return _torch_to_numpy(x, name)
+    try:
+        return np.asarray(x)
+    except ValueError as err:  # numpy refuses ragged nested sequences
+        raise ValueError(f"{name} is ragged (rows of different lengths): {err}") from None
+
+
+def as_activations(x: Any, name: str = "T") -> np.ndarray:
+    """An (N, d) activation matrix as C-contiguous float32, without a copy when it already is.
+
+    numpy arrays and CPU torch tensors are accepted. Other real dtypes (float64, float16,
+    integers, bool) are converted to float32. NaN or inf, empty, ragged or non-2-D input raises
+    ValueError; non-numeric dtypes raise TypeError.
+    """
+    a = _as_numpy(x, name)
+    if a.dtype.kind not in "fiub":
+        raise TypeError(
+            f"{name} must hold real numbers, got dtype {a.dtype}"
+            + (" (complex)" if a.dtype.kind == "c" else "")
+        )
+    if a.ndim != 2:
+        hint = " (one unit: use x.reshape(-1, 1))" if a.ndim == 1 else ""
+        raise ValueError(f"{name} must be 2-D (N samples, d units), got shape {a.shape}{hint}")
+    if a.shape[0] == 0 or a.shape[1] == 0:
+        raise ValueError(f"{name} is empty: shape {a.shape}")
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        bad = int(a.size - np.count_nonzero(np.isfinite(a)))
+        raise ValueError(f"{name} contains NaN or inf ({bad} of {a.size} values)")
+    if a.dtype != np.float32:
+        with np.errstate(over="ignore"):
+            a = a.astype(np.float32)
+        if not np.isfinite(a).all():
+            raise ValueError(f"{name} has values beyond the float32 range (|x| > 3.4e38)")
+    return np.ascontiguousarray(a)
+
+
+def as_group_ids(y: Any, n: int, name: str = "labels") -> tuple[np.ndarray, int]:
+    """Group ids 0..G-1 as C-contiguous int32 for N samples, and G.
+
+    Any 1-D sequence of hashable, sortable values works (class indices, strings, input ids);
+    one-hot label matrices must be turned into class indices first.
+    """
+    a = _as_numpy(y, name)
+    if a.ndim == 2 and a.shape[0] == n and a.shape[1] > 1:
+        raise ValueError(
+            f"{name} must be 1-D class indices, got a 2-D array of shape {a.shape}; "
+            f"for one-hot labels pass {name}.argmax(1)"
+        )
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be 1-D with one entry per sample, got shape {a.shape}")
+    if a.shape[0] != n:
+        raise ValueError(f"{name} has {a.shape[0]} entries but the activations have N = {n} rows")
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        raise ValueError(f"{name} contains NaN or inf")
+    if a.dtype.kind not in "fiubUS":
+        raise TypeError(f"{name} must be integers, floats, bools or strings, got dtype {a.dtype}")
+    _, inverse = np.unique(a, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    return np.ascontiguousarray(inverse, dtype=np.int32), int(inverse.max()) + 1
+
+
+def as_codes(x: Any, name: str = "codes") -> np.ndarray:
+    """An (N, d) integer matrix of bin codes as C-contiguous int32."""
+    a = _as_numpy(x, name)
+    if a.dtype.kind not in "iub":
+        raise TypeError(f"{name} must be an integer matrix of bin codes, got dtype {a.dtype}")
+    if a.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (N samples, d units), got shape {a.shape}")
+    if a.shape[0] == 0 or a.shape[1] == 0:
+        raise ValueError(f"{name} is empty: shape {a.shape}")
+    if a.dtype != np.int32:
+        info = np.iinfo(np.int32)
+        if a.dtype.kind != "b" and (a.min() < info.min or a.max() > info.max):
+            raise ValueError(f"{name} has codes outside the int32 range")
+        a = a.astype(np.int32)
+    return np.ascontiguousarray(a)
+
+
+def positive_finite(value: Any, name: str) -> float:
+    """A parameter that must be a positive finite real number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    v = float(value)
+    if not np.isfinite(v) or v <= 0:
+        raise ValueError(f"{name} must be positive and finite, got {value!r}")
+    return v
+
+
+def positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return int(value)

@@ -1,0 +1,39 @@
+"""What was built and what can run: the compiled modules and device resolution."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _core
+
+try:  # The CUDA module is optional: built only where a CUDA compiler was found.
+    from . import _cuda  # type: ignore[attr-defined]
+except ImportError:
+    _cuda = None
+
+
+def cuda_built() -> bool:
+    """Whether this installation contains the CUDA module ``ibfast._cuda``."""
+    return _cuda is not None
+
+
+def cuda_available() -> bool:
+    """Whether CUDA kernels can run here: the module is built and a CUDA device is visible."""
+    if _cuda is None:
+        return False
+    return bool(_cuda.device_count() > 0)
+
+
+def build_info() -> dict[str, Any]:
+    """Compiler, OpenMP threads, SIMD level and CUDA status of this build."""
+    info: dict[str, Any] = dict(_core.build_info())
+    info["cuda_built"] = cuda_built()
+    info["cuda_available"] = cuda_available()
+    return info
+
+
+def set_num_threads(n: int) -> None:
+    """Set the number of CPU threads the kernels use; ``n < 1`` means all cores."""
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise TypeError(f"n must be an int, got {type(n).__name__}")
+    _core.set_num_threads(n)
