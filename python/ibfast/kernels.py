@@ -96,7 +96,7 @@ def sorted_distinct(T: Any) -> np.ndarray:
 
 
 def distinct_row_entropy(codes: Any, *groupings: Any, units: str = "bits") -> RowEntropy:
-    """Exact plug-in entropy of the distinct rows of an integer matrix, and H(rows | g) per grouping.
+    """Exact plug-in entropy of an integer matrix's distinct rows, and H(rows | g) per grouping.
 
     Rows are grouped by a hash that is verified by comparing the rows themselves, so different
     rows are never merged. Each grouping (labels, input ids) is a 1-D sequence of N values.
@@ -115,7 +115,9 @@ def distinct_row_entropy(codes: Any, *groupings: Any, units: str = "bits") -> Ro
 def check_alpha(alpha: float) -> float:
     a = positive_finite(alpha, "alpha")
     if a > _MAX_ALPHA:
-        raise ValueError(f"alpha = {a:g} is too large for float32 arithmetic (noise variance too small)")
+        raise ValueError(
+            f"alpha = {a:g} is too large for float32 arithmetic (noise variance too small)"
+        )
     return a
 
 

@@ -88,7 +88,7 @@ class _KDEBase:
 
 
 class KDE(_KDEBase):
-    """KDE bounds with fixed noise (Saxe et al. 2018): s2 = 1e-3 for the 12-bit task, 1e-1 for MNIST.
+    """KDE bounds with fixed noise (Saxe et al. 2018): s2 = 1e-3 (12-bit task), 1e-1 (MNIST).
 
     ``bound="upper"`` uses the KL pairwise bound, ``"lower"`` the Bhattacharyya one.
     """
