@@ -160,15 +160,22 @@ def entropy_of_rows(codes, units: str = "bits") -> float:
 
 
 def conditional_entropy_of_rows(codes, groups, units: str = "bits") -> float:
-    """sum_g p(g) H(rows | g), each group's term computed on that group's rows only."""
+    """sum_g p(g) H(rows | g), each group's term computed on that group's rows only.
+
+    With n_g rows in group g, of which c_gr equal the distinct row r,
+    H(rows | g) = ln n_g - (1/n_g) sum_r c_gr ln c_gr, weighted by p(g) = n_g / N.
+    """
     codes = _as_2d(codes)
-    ids, counts = _group_ids(groups)
-    if len(ids) != codes.shape[0]:
-        raise ValueError("groups must have one entry per row")
     n = codes.shape[0]
-    h = 0.0
-    for g, n_g in enumerate(counts):
-        h += float(n_g / n) * entropy_of_rows(codes[ids == g], units="nats")
+    g_ids, g_counts = _group_ids(groups)
+    if len(g_ids) != n:
+        raise ValueError("groups must have one entry per row")
+    _, row_ids = np.unique(codes, axis=0, return_inverse=True)
+    pairs = np.stack([g_ids, row_ids.reshape(-1)], axis=1)
+    _, pair_counts = np.unique(pairs, axis=0, return_counts=True)
+    g_counts = g_counts.astype(np.float64)
+    pair_counts = pair_counts.astype(np.float64)
+    h = (np.sum(g_counts * np.log(g_counts)) - np.sum(pair_counts * np.log(pair_counts))) / n
     return float(h / _scale(units))
 
 
