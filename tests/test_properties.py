@@ -122,7 +122,14 @@ def test_label_values_do_not_matter(name):
     est = ALL_ESTIMATORS[name]
     base = est(T, y)
     names = np.array(["cat", "dog", "eel", "ant"])
-    for relabelled in (np.array([7, -3, 100, 0])[y], names[y], (y * 0.5).astype(np.float64)):
+    relabellings = (
+        np.array([7, -3, 100, 0])[y],
+        np.array([2**40, -(2**50), 3, 2**62])[y],  # beyond int32
+        names[y],
+        (y * 0.5).astype(np.float64),
+        [int(v) for v in y],
+    )
+    for relabelled in relabellings:
         _permuted_equal(base, est(T, relabelled), 1e-12, 1e-12)
     # and a label that splits no further (labels constant) gives I(T;Y) = 0
     assert est(T, np.zeros(400, dtype=int)).i_ty == pytest.approx(0.0, abs=1e-9)

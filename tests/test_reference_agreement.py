@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from ibfast import reference
 
-SHAPES = [(1, 1), (2, 3), (7, 1), (50, 5), (333, 12), (1000, 10), (2000, 4), (200, 64)]
+SHAPES = [(1, 1), (2, 3), (7, 1), (50, 5), (333, 12), (1000, 10), (2000, 4), (200, 64), (40, 513)]
 
 # every kind meets every shape once, with label structures and input ids cycling through
 CASES = [
@@ -49,7 +49,7 @@ def test_binning_agrees_with_reference(case):
         assert_binning_matches(est(T, y, input_ids=ids), ref(T, y, ids), context=name)
 
 
-KDE_SHAPES = [(1, 1), (2, 3), (7, 1), (50, 5), (333, 12), (700, 10), (200, 64)]
+KDE_SHAPES = [(1, 1), (2, 3), (7, 1), (50, 5), (333, 12), (400, 10), (200, 64), (40, 513)]
 KDE_CASES = [
     (kind, n, d, LABEL_STRUCTURES[(i + j) % len(LABEL_STRUCTURES)], False)
     for i, kind in enumerate(KINDS)
@@ -106,7 +106,7 @@ random_case = st.tuples(
 )
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(case=random_case, name=st.sampled_from(sorted(BINNING)))
 def test_binning_random_cases(case, name):
     n, d, kind, structure, with_ids, seed = case
@@ -118,7 +118,7 @@ def test_binning_random_cases(case, name):
     assert_binning_matches(est(T, y, input_ids=ids), ref(T, y, ids))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     case=random_case,
     name=st.sampled_from(sorted(KDES)),
@@ -148,7 +148,7 @@ _TRICKY = np.unique(
 )
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     T=hnp.arrays(
         np.float32,

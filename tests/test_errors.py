@@ -1,0 +1,279 @@
+"""Input intake: bad input raises an error naming the problem; good input of any kind agrees."""
+
+from __future__ import annotations
+
+import ibfast
+import numpy as np
+import pytest
+from conftest import ALL_ESTIMATORS, BINNING, KDES, activations
+from ibfast import kernels
+
+torch = pytest.importorskip("torch")
+
+ESTIMATOR_NAMES = sorted(ALL_ESTIMATORS)
+
+
+def _good(n=20, d=3):
+    return activations("gauss", n, d, np.random.default_rng(0))
+
+
+# --------------------------------------------------------------------------------------------
+# Bad activations, for every estimator and every kernel that takes activations
+# --------------------------------------------------------------------------------------------
+
+
+def _nan():
+    T = _good()
+    T[3, 1] = np.nan
+    return T
+
+
+def _inf():
+    T = _good()
+    T[0, 0] = -np.inf
+    return T
+
+
+BAD_T = {
+    "nan": (_nan, ValueError, r"(?i)nan"),
+    "inf": (_inf, ValueError, r"(?i)inf"),
+    "empty_rows": (lambda: np.zeros((0, 3), np.float32), ValueError, r"(?i)empty"),
+    "empty_cols": (lambda: np.zeros((5, 0), np.float32), ValueError, r"(?i)empty"),
+    "one_d": (lambda: np.zeros(5, np.float32), ValueError, r"(?i)2-D"),
+    "three_d": (lambda: np.zeros((2, 3, 4), np.float32), ValueError, r"(?i)2-D"),
+    "scalar": (lambda: np.float32(1.0), ValueError, r"(?i)2-D"),
+    "strings": (lambda: np.array([["a", "b"], ["c", "d"]]), TypeError, r"(?i)dtype"),
+    "objects": (lambda: np.array([[1.0, None]], dtype=object), TypeError, r"(?i)dtype"),
+    "complex": (lambda: np.ones((3, 2), np.complex64), TypeError, r"(?i)complex"),
+    "ragged": (lambda: [[1.0, 2.0], [3.0]], ValueError, r"(?i)ragged"),
+    "beyond_float32": (
+        lambda: np.array([[1e39, 0.0]], np.float64),
+        ValueError,
+        r"(?i)float32",
+    ),
+    "torch_nan": (
+        lambda: torch.tensor([[0.0, float("nan")]]),
+        ValueError,
+        r"(?i)nan",
+    ),
+    "torch_complex": (lambda: torch.ones(3, 2, dtype=torch.complex64), TypeError, r"(?i)complex"),
+}
+
+
+@pytest.mark.parametrize("bad", sorted(BAD_T))
+@pytest.mark.parametrize("name", ESTIMATOR_NAMES)
+def test_estimators_reject_bad_activations(name, bad):
+    make, exc, match = BAD_T[bad]
+    with pytest.raises(exc, match=match):
+        ALL_ESTIMATORS[name](make())
+
+
+KERNEL_CALLS = {
+    "bin_by_edges": lambda T: kernels.bin_by_edges(T, [0.0, 1.0]),
+    "bin_by_width": lambda T: kernels.bin_by_width(T, 0.5),
+    "ebab_edges": lambda T: kernels.ebab_edges(T),
+    "sorted_distinct": lambda T: kernels.sorted_distinct(T),
+    "kde_log_sum_exp": lambda T: kernels.kde_log_sum_exp(T, 1.0),
+}
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf", "empty_rows", "one_d", "three_d", "strings"])
+@pytest.mark.parametrize("kernel", sorted(KERNEL_CALLS))
+def test_kernels_reject_bad_activations(kernel, bad):
+    make, exc, match = BAD_T[bad]
+    with pytest.raises(exc, match=match):
+        KERNEL_CALLS[kernel](make())
+
+
+# --------------------------------------------------------------------------------------------
+# Bad labels and input ids
+# --------------------------------------------------------------------------------------------
+
+
+BAD_LABELS = {
+    "short": (np.zeros(19, int), ValueError, r"labels.*19"),
+    "long": (np.zeros(21, int), ValueError, r"labels.*21"),
+    "two_d_one_hot": (np.eye(2)[np.arange(20) % 2], ValueError, r"labels.*1-D"),
+    "nan": (np.r_[np.zeros(19), np.nan], ValueError, r"labels.*(?i:nan)"),
+    "objects": (np.array([object()] * 20), TypeError, r"labels"),
+    "complex": (np.zeros(20, np.complex128), TypeError, r"labels"),
+}
+
+
+@pytest.mark.parametrize("bad", sorted(BAD_LABELS))
+@pytest.mark.parametrize("name", ESTIMATOR_NAMES)
+def test_estimators_reject_bad_labels(name, bad):
+    y, exc, match = BAD_LABELS[bad]
+    with pytest.raises(exc, match=match):
+        ALL_ESTIMATORS[name](_good(), y)
+
+
+@pytest.mark.parametrize("name", sorted(BINNING))
+def test_binning_rejects_bad_input_ids(name):
+    est = BINNING[name][0]
+    with pytest.raises(ValueError, match=r"input_ids.*19"):
+        est(_good(), input_ids=np.arange(19))
+    with pytest.raises(ValueError, match=r"input_ids"):
+        est(_good(), input_ids=np.zeros((20, 2)))
+
+
+def test_kernel_groupings_must_match():
+    T = _good()
+    with pytest.raises(ValueError, match=r"groups.*19"):
+        kernels.kde_log_sum_exp(T, 1.0, np.zeros(19, int))
+    codes = np.zeros((20, 2), np.int32)
+    with pytest.raises(ValueError, match=r"groupings\[1\].*3"):
+        kernels.distinct_row_entropy(codes, np.zeros(20), np.zeros(3))
+
+
+def test_distinct_row_entropy_rejects_bad_codes():
+    with pytest.raises(TypeError, match=r"codes.*integer"):
+        kernels.distinct_row_entropy(np.zeros((3, 2), np.float32))
+    with pytest.raises(ValueError, match=r"codes.*2-D"):
+        kernels.distinct_row_entropy(np.zeros(3, np.int32))
+    with pytest.raises(ValueError, match=r"codes.*empty"):
+        kernels.distinct_row_entropy(np.zeros((0, 2), np.int32))
+    with pytest.raises(ValueError, match=r"codes.*int32"):
+        kernels.distinct_row_entropy(np.array([[2**40]], np.int64))
+    with pytest.raises(ValueError, match=r"units"):
+        kernels.distinct_row_entropy(np.zeros((3, 2), np.int32), units="bans")
+
+
+# --------------------------------------------------------------------------------------------
+# Bad parameters
+# --------------------------------------------------------------------------------------------
+
+
+BAD_PARAMS = {
+    "fixed_range_n_bins_0": (lambda: ibfast.FixedRange(n_bins=0), ValueError, r"n_bins"),
+    "fixed_range_n_bins_neg": (lambda: ibfast.FixedRange(n_bins=-3), ValueError, r"n_bins"),
+    "fixed_range_n_bins_float": (lambda: ibfast.FixedRange(n_bins=2.5), TypeError, r"n_bins"),
+    "fixed_range_lo_ge_hi": (lambda: ibfast.FixedRange(lo=1.0, hi=1.0), ValueError, r"lo"),
+    "fixed_range_hi_nan": (lambda: ibfast.FixedRange(hi=float("nan")), ValueError, r"hi"),
+    "adaptive_range_n_bins_0": (lambda: ibfast.AdaptiveRange(n_bins=0), ValueError, r"n_bins"),
+    "ebab_n_bins_0": (lambda: ibfast.EBAB(n_bins=0), ValueError, r"n_bins"),
+    "ebab_lower_word": (lambda: ibfast.EBAB(lower="zero"), ValueError, r"lower"),
+    "ebab_lower_nan": (lambda: ibfast.EBAB(lower=float("nan")), ValueError, r"lower"),
+    "ebab_lower_list": (lambda: ibfast.EBAB(lower=[0.0]), TypeError, r"lower"),
+    "width_0": (lambda: ibfast.BinWidth(0.0), ValueError, r"width"),
+    "width_neg": (lambda: ibfast.BinWidth(-0.07), ValueError, r"width"),
+    "width_inf": (lambda: ibfast.BinWidth(float("inf")), ValueError, r"width"),
+    "width_str": (lambda: ibfast.BinWidth("0.07"), TypeError, r"width"),
+    "noise_0": (lambda: ibfast.KDE(noise_variance=0.0), ValueError, r"noise_variance"),
+    "noise_neg": (lambda: ibfast.KDE(noise_variance=-1e-3), ValueError, r"noise_variance"),
+    "noise_nan": (lambda: ibfast.KDE(noise_variance=float("nan")), ValueError, r"noise_variance"),
+    "kde_bound": (lambda: ibfast.KDE(bound="middle"), ValueError, r"bound"),
+    "kde_bound_case": (lambda: ibfast.KDE(bound="Upper"), ValueError, r"bound"),
+    "adaptive_kde_bound": (lambda: ibfast.AdaptiveKDE(bound="tight"), ValueError, r"bound"),
+    "adaptive_kde_scale_0": (lambda: ibfast.AdaptiveKDE(scale=0.0), ValueError, r"scale"),
+    "units_ebab": (lambda: ibfast.EBAB(units="bans"), ValueError, r"units"),
+    "units_kde": (lambda: ibfast.KDE(units="hartleys"), ValueError, r"units"),
+}
+
+
+@pytest.mark.parametrize("bad", sorted(BAD_PARAMS))
+def test_bad_parameters(bad):
+    make, exc, match = BAD_PARAMS[bad]
+    with pytest.raises(exc, match=match):
+        make()(_good())  # raised at construction (or at the latest at the call)
+
+
+BAD_KERNEL_PARAMS = {
+    "edges_unsorted": (lambda T: kernels.bin_by_edges(T, [0.0, 1.0, 0.5]), ValueError, r"sorted"),
+    "edges_empty": (lambda T: kernels.bin_by_edges(T, []), ValueError, r"edges.*empty"),
+    "edges_nan": (lambda T: kernels.bin_by_edges(T, [0.0, np.nan]), ValueError, r"edges"),
+    "width_0": (lambda T: kernels.bin_by_width(T, 0.0), ValueError, r"width"),
+    "width_overflow": (lambda T: kernels.bin_by_width(T * 1e6, 1e-6), ValueError, r"overflow"),
+    "ebab_n_bins_0": (lambda T: kernels.ebab_edges(T, n_bins=0), ValueError, r"n_bins"),
+    "ebab_lower": (lambda T: kernels.ebab_edges(T, lower="low"), ValueError, r"lower"),
+    "alpha_0": (lambda T: kernels.kde_log_sum_exp(T, 0.0), ValueError, r"alpha"),
+    "alpha_neg": (lambda T: kernels.kde_log_sum_exp(T, -1.0), ValueError, r"alpha"),
+    "alpha_inf": (lambda T: kernels.kde_log_sum_exp(T, float("inf")), ValueError, r"alpha"),
+}
+
+
+@pytest.mark.parametrize("bad", sorted(BAD_KERNEL_PARAMS))
+def test_bad_kernel_parameters(bad):
+    call, exc, match = BAD_KERNEL_PARAMS[bad]
+    with pytest.raises(exc, match=match):
+        call(_good())
+
+
+def test_bin_width_overflow_is_refused_by_the_estimator():
+    with pytest.raises(ValueError, match=r"overflow"):
+        ibfast.BinWidth(1e-9)(_good() * np.float32(10.0))
+
+
+def test_tiny_noise_is_refused_not_silently_wrong():
+    # alpha = 1/(2 s2) beyond float32 would turn the diagonal term into 0 * inf
+    with pytest.raises(ValueError, match=r"(?i)noise|alpha"):
+        ibfast.KDE(noise_variance=1e-40)(_good())
+
+
+# --------------------------------------------------------------------------------------------
+# Accepted input: every form gives the same numbers as float32 numpy
+# --------------------------------------------------------------------------------------------
+
+
+def _same(a, b):
+    assert a.as_dict() == b.as_dict()
+
+
+@pytest.mark.parametrize("name", ESTIMATOR_NAMES)
+def test_torch_float32_cpu_gives_the_same_numbers(name):
+    rng = np.random.default_rng(1)
+    T = activations("tanh_sat", 120, 5, rng) * np.float32(0.2)
+    y = rng.integers(0, 3, size=120)
+    est = ALL_ESTIMATORS[name]
+    base = est(T, y)
+    _same(base, est(torch.from_numpy(T), torch.from_numpy(y)))
+    _same(base, est(torch.from_numpy(T).requires_grad_(True), y))  # detached, not refused
+    _same(base, est(torch.from_numpy(T.T.copy()).T, y))  # non-contiguous tensor
+    _same(base, est(torch.from_numpy(T).double(), y))  # float64 tensor is converted
+    if name in BINNING:
+        ids = np.arange(120) // 2
+        _same(est(T, y, input_ids=ids), est(torch.from_numpy(T), y, input_ids=torch.tensor(ids)))
+
+
+@pytest.mark.parametrize("name", ESTIMATOR_NAMES)
+def test_other_numpy_layouts_and_dtypes_give_the_same_numbers(name):
+    rng = np.random.default_rng(2)
+    T64 = activations("relu", 150, 6, rng).astype(np.float64) * 0.2 + rng.standard_normal(
+        (150, 6)
+    ) * 1e-9  # float64 values that are not float32 numbers
+    T32 = T64.astype(np.float32)
+    y = rng.integers(0, 2, size=150)
+    est = ALL_ESTIMATORS[name]
+    base = est(T32, y)
+    _same(base, est(T64, y))  # float64 -> float32 of it
+    _same(base, est(np.asfortranarray(T32), y))
+    wide = np.zeros((150, 12), np.float32)
+    wide[:, ::2] = T32
+    _same(base, est(wide[:, ::2], y))  # strided view
+    _same(base, est(T32.tolist(), list(y)))  # nested lists
+    ints = rng.integers(-2, 3, size=(150, 6))
+    _same(est(ints.astype(np.float32), y), est(ints, y))  # integers are converted
+
+
+def test_float32_contiguous_input_is_not_copied():
+    arrays = pytest.importorskip("ibfast._arrays")
+    T = _good()
+    assert np.shares_memory(arrays.as_activations(T), T)
+    t = torch.from_numpy(T)
+    assert np.shares_memory(arrays.as_activations(t), T)
+
+
+def test_cuda_tensor_without_cuda_build_is_refused_clearly():
+    if ibfast.cuda_available() or not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device and an ibfast build without CUDA")
+    with pytest.raises(ValueError, match=r"cuda|cpu"):
+        ibfast.EBAB()(torch.zeros(4, 2, device="cuda"))
+
+
+@pytest.mark.parametrize("name", sorted(KDES))
+def test_kde_accepts_and_checks_input_ids(name):
+    est = KDES[name][0]
+    T = _good()
+    assert est(T, input_ids=np.arange(20)).as_dict() == est(T).as_dict()
+    with pytest.raises(ValueError, match=r"input_ids"):
+        est(T, input_ids=np.arange(3))
