@@ -245,3 +245,22 @@ def test_var_u_label_column_only(var_u):
     assert r.i_xt == pytest.approx(h_y, abs=BIN_EXACT)
     assert r.i_ty == pytest.approx(h_y, abs=BIN_EXACT)
     assert r.h_t_given_y == pytest.approx(0.0, abs=BIN_EXACT)
+
+
+def test_var_u_repeated_inputs_noisy_for_one_class(var_u):
+    # every input twice; the copies differ exactly for the inputs with y = 1. By hand (bits):
+    #   H(T|X) = P(y=1) * 1 = 2118/4096;  I(X;T) = 12 (all 4096 inputs stay distinguishable)
+    #   H(T) = H(T|X) + I(X;T);  T still determines Y, so I(T;Y) = H(Y)
+    F, y = var_u
+    second = F.copy()
+    second[y == 1, 3] += 2.0
+    T = np.concatenate([F, second])
+    ids = np.tile(np.arange(4096), 2)
+    labels = np.tile(y, 2)
+    p1 = float(np.mean(y == 1))
+    for est in (ibfast.BinWidth(0.5), ibfast.EBAB(), ibfast.FixedRange(n_bins=30, lo=0.0, hi=3.0)):
+        r = est(T, labels, input_ids=ids)
+        assert r.h_t_given_x == pytest.approx(p1, abs=BIN_EXACT)
+        assert r.i_xt == pytest.approx(12.0, abs=BIN_EXACT)
+        assert r.h_t == pytest.approx(12.0 + p1, abs=BIN_EXACT)
+        assert r.i_ty == pytest.approx(_label_entropy_bits(y), abs=BIN_EXACT)

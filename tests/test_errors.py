@@ -277,3 +277,24 @@ def test_kde_accepts_and_checks_input_ids(name):
     assert est(T, input_ids=np.arange(20)).as_dict() == est(T).as_dict()
     with pytest.raises(ValueError, match=r"input_ids"):
         est(T, input_ids=np.arange(3))
+
+
+@pytest.mark.parametrize("name", ["ebab", "bin_width_0.07", "kde_upper", "adaptive_kde_lower"])
+def test_read_only_big_endian_half_and_memmap_inputs(name, tmp_path):
+    rng = np.random.default_rng(3)
+    T = activations("swish", 200, 4, rng) * np.float32(0.3)
+    y = rng.integers(0, 3, size=200)
+    est = ALL_ESTIMATORS[name]
+    base = est(T, y)
+    ro = T.copy()
+    ro.setflags(write=False)
+    _same(base, est(ro, y))
+    _same(base, est(T.astype(">f4"), y))  # big-endian float32: same values
+    mm = np.memmap(tmp_path / "t.dat", dtype=np.float32, mode="w+", shape=T.shape)
+    mm[:] = T
+    _same(base, est(mm, y))
+    half = T.astype(np.float16)
+    _same(est(half.astype(np.float32), y), est(half, y))  # float16 -> float32 of it
+    _same(est(half.astype(np.float32), y), est(torch.from_numpy(half), y))
+    bf = torch.from_numpy(T).bfloat16()
+    _same(est(bf.float().numpy(), y), est(bf, y))  # bfloat16 tensor -> float32 of it

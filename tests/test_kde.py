@@ -143,3 +143,20 @@ def test_kde_memory_is_linear_in_n(labels):
     # least N * 4 bytes per row is fine, the input itself is 1.6 MB
     assert grew_mb < 50, f"peak RSS grew by {grew_mb:.0f} MB during KDE of N={n}, d={d}"
     assert 0 < r.i_xt <= math.log2(n)
+
+
+def test_concurrent_calls_from_python_threads_agree():
+    # the kernels release the GIL: simultaneous calls must not share state
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(4)
+    data = [
+        ((0.05 * rng.standard_normal((600, 6))).astype(np.float32), rng.integers(0, 3, 600))
+        for _ in range(6)
+    ]
+    ests = [ibfast.KDE(), ibfast.EBAB(), ibfast.BinWidth(0.01)]
+    serial = [[e(T, y).as_dict() for e in ests] for T, y in data]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        futures = [pool.submit(lambda T=T, y=y: [e(T, y).as_dict() for e in ests]) for T, y in data]
+        threaded = [f.result() for f in futures]
+    assert threaded == serial
