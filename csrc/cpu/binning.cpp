@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "parallel.hpp"
+
 namespace ibfast {
 
 namespace {
@@ -23,14 +25,14 @@ inline std::int64_t count_at_or_below(const double* edges, std::int64_t n_edges,
 
 void bin_by_edges(const float* x, std::int64_t count, const double* edges, std::int64_t n_edges,
                   std::int32_t* codes) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (count >= detail::kParallelMinWork)
   for (std::int64_t i = 0; i < count; ++i) {
     codes[i] = static_cast<std::int32_t>(count_at_or_below(edges, n_edges, x[i]) - 1);
   }
 }
 
 void bin_by_width(const float* x, std::int64_t count, double width, std::int32_t* codes) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (count >= detail::kParallelMinWork)
   for (std::int64_t i = 0; i < count; ++i) {
     codes[i] = static_cast<std::int32_t>(std::floor(static_cast<double>(x[i]) / width));
   }

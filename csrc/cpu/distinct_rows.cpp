@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "parallel.hpp"
+
 namespace ibfast {
 
 namespace {
@@ -38,7 +40,7 @@ inline double sum_c_ln_c(std::int64_t c) { return c > 1 ? static_cast<double>(c)
 std::int64_t distinct_row_ids(const std::int32_t* codes, std::int64_t n, std::int64_t d,
                               std::int32_t* ids) {
   std::vector<std::uint64_t> hashes(static_cast<std::size_t>(n));
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * d >= detail::kParallelMinWork)
   for (std::int64_t i = 0; i < n; ++i) hashes[static_cast<std::size_t>(i)] = hash_row(codes + i * d, d);
 
   // Open addressing, load factor <= 1/2; a slot holds the first row seen with its content.

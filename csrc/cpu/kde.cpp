@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "parallel.hpp"
 #include "simd.hpp"
 
 namespace ibfast {
@@ -33,7 +34,7 @@ ColumnSide make_column_side(const float* x, std::int64_t n, std::int64_t d, cons
   cs.n_pad = (n + kCols - 1) / kCols * kCols;
   cs.xt.assign(static_cast<std::size_t>(d * cs.n_pad), 0.0f);
   cs.group.assign(static_cast<std::size_t>(cs.n_pad), -1);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * d >= detail::kParallelMinWork)
   for (std::int64_t j = 0; j < n; ++j) {
     for (std::int64_t k = 0; k < d; ++k) cs.xt[static_cast<std::size_t>(k * cs.n_pad + j)] = x[j * d + k];
     cs.group[static_cast<std::size_t>(j)] = groups ? groups[j] : 0;

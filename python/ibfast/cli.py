@@ -1,10 +1,15 @@
-"""Command line: argument parsing and printing only."""
+"""Command line: argument parsing and printing only; the work is in experiment and results."""
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from ._backend import build_info
 
@@ -21,7 +26,92 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def configs_from_args(args: argparse.Namespace) -> list[Any]:
+    """One ExperimentConfig per (activation, l2) pair: the TOML file, then flags over it."""
+    import tomllib
+
+    from .experiment import ExperimentConfig
+
+    base: dict[str, Any] = {}
+    if args.config:
+        with open(args.config, "rb") as fh:
+            base = tomllib.load(fh)
+    flags = {
+        "data": args.data, "data_path": args.data_path, "epochs": args.epochs,
+        "batch_size": args.batch_size, "lr": args.lr, "device": args.device,
+        "record_points": args.record_points,
+        "hidden": tuple(args.hidden) if args.hidden else None,
+        "estimators": tuple(args.estimators) if args.estimators else None,
+        "seeds": tuple(range(args.seeds)) if args.seeds else None,
+        "shuffle_split": False if args.ordered_split else None,
+    }
+    base.update({k: v for k, v in flags.items() if v is not None})
+    activations = args.activation or _as_list(base.pop("activation", "tanh"))
+    l2s = args.l2 or _as_list(base.pop("l2", 0.0))
+    base.pop("activation", None)
+    base.pop("l2", None)
+    return [
+        ExperimentConfig.from_dict({**base, "activation": a, "l2": float(p)})
+        for a, p in itertools.product(activations, l2s)
+    ]
+
+
+def _as_list(v: Any) -> list[Any]:
+    return list(v) if isinstance(v, (list, tuple)) else [v]
+
+
+def _progress_factory(enabled: bool) -> Callable[[Any], Callable[[int, int], None] | None]:
+    def make(config: Any) -> Callable[[int, int], None] | None:
+        if not enabled:
+            return None
+        label = f"{config.activation}" + (f" L2={config.l2:g}" if config.l2 else "")
+        try:
+            from tqdm import tqdm
+        except ImportError:  # plain fallback: a line every 10%
+            step = max(1, config.epochs // 10)
+            return lambda done, total: (
+                print(f"{label}: epoch {done}/{total}", file=sys.stderr)
+                if done % step == 0 or done == total else None
+            )
+        bar = tqdm(total=config.epochs, desc=label, unit="ep", file=sys.stderr, leave=True)
+
+        def update(done: int, total: int) -> None:
+            bar.update(done - bar.n)
+            if done == total:
+                bar.close()
+
+        return update
+
+    return make
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .experiment import run_all
+    from .results import summary
+
+    try:
+        configs = configs_from_args(args)
+    except (ValueError, TypeError, OSError) as err:
+        print(f"ibfast run: {err}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    t0 = time.perf_counter()
+    df = run_all(configs, out, _progress_factory(not args.no_progress), plots=not args.no_plots)
+    elapsed = time.perf_counter() - t0
+    table = summary(df)
+    with pd.option_context("display.width", 160, "display.max_rows", 200, "display.precision", 3):
+        print(table.to_string(index=False))
+    print(f"\n{len(df)} rows, {len(configs)} configuration(s), {elapsed:.1f} s -> {out}/")
+    for f in sorted(out.glob("*")):
+        print(f"  {f}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from .experiment.config import DATA_NAMES, ESTIMATOR_NAMES
+
     p = argparse.ArgumentParser(prog="ibfast", description="Information-plane estimators.")
     sub = p.add_subparsers(dest="command", required=True)
     info = sub.add_parser("info", help="what this build of ibfast contains")
@@ -29,6 +119,26 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="every estimator on an untrained 12-bit network")
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(func=_cmd_demo)
+
+    run = sub.add_parser("run", help="train networks and estimate their information plane")
+    run.add_argument("--config", help="TOML file of ExperimentConfig keys (flags override it)")
+    run.add_argument("--activation", nargs="+", help="one run per activation (default tanh)")
+    run.add_argument("--l2", nargs="+", type=float, help="one run per L2 strength (0.015 in the papers)")
+    run.add_argument("--seeds", type=int, help="number of seeds, trained batched (seeds 0..N-1)")
+    run.add_argument("--epochs", type=int)
+    run.add_argument("--estimators", nargs="+", choices=ESTIMATOR_NAMES)
+    run.add_argument("--data", choices=DATA_NAMES)
+    run.add_argument("--data-path", help="var_u.mat for twelve_bit, the idx folder for mnist")
+    run.add_argument("--hidden", nargs="+", type=int, help="hidden widths (default 10 7 5 4 3)")
+    run.add_argument("--batch-size", type=int)
+    run.add_argument("--lr", type=float)
+    run.add_argument("--record-points", type=int, help="log-spaced points (400 -> 274 epochs of 8000)")
+    run.add_argument("--ordered-split", action="store_true", help="unshuffled 80/20 split, as the IDNNs")
+    run.add_argument("--device", help="cpu or cuda")
+    run.add_argument("--out", default="results/ibfast-run", help="results folder")
+    run.add_argument("--no-plots", action="store_true")
+    run.add_argument("--no-progress", action="store_true")
+    run.set_defaults(func=_cmd_run)
     return p
 
 

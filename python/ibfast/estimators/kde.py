@@ -53,7 +53,7 @@ def kde_mi_nats(
     return out
 
 
-class _KDEBase:
+class KDEBase:
     name = "kde"
 
     def __init__(self, bound: str, units: str) -> None:
@@ -87,7 +87,7 @@ class _KDEBase:
         )
 
 
-class KDE(_KDEBase):
+class KDE(KDEBase):
     """KDE bounds with fixed noise (Saxe et al. 2018): s2 = 1e-3 (12-bit task), 1e-1 (MNIST).
 
     ``bound="upper"`` uses the KL pairwise bound, ``"lower"`` the Bhattacharyya one.
@@ -103,7 +103,7 @@ class KDE(_KDEBase):
         return self.noise_variance
 
 
-class AdaptiveKDE(_KDEBase):
+class AdaptiveKDE(KDEBase):
     """KDE bounds with adaptive noise (Chelombiev et al. 2019): s2 = scale * max|T| per call.
 
     The paper's constant is not public. The default ``scale = 1e-3`` gives a layer whose largest

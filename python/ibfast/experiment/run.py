@@ -1,0 +1,175 @@
+"""One experiment: train S seeds of one network as a batched model, and at every recorded epoch
+estimate I(X;T) and I(T;Y) of every layer on all samples, online (no activation dumps).
+
+Estimation runs in a worker thread while training goes on: the C++ kernels release the GIL, so on
+a CPU the two overlap, training on ``torch_threads`` threads and the kernels on the rest.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..data import Dataset, split_indices
+from ..models import SeedBatchedMLP
+from ..models.optim import FlatAdam
+from .config import ExperimentConfig
+from .schedule import log_spaced_epochs
+from .setup import Estimator, build_estimators, load_dataset
+
+ProgressFn = Callable[[int, int], None]
+_MAX_PENDING = 8  # recorded epochs waiting for the estimation thread before training waits
+
+
+@dataclass
+class RunTimings:
+    train_s: float = 0.0
+    record_s: float = 0.0
+    estimate_wait_s: float = 0.0
+    steps: int = 0
+
+
+class Experiment:
+    """``Experiment(config).run()`` trains and estimates, returning the tidy results table."""
+
+    def __init__(self, config: ExperimentConfig, dataset: Dataset | None = None) -> None:
+        self.config = config
+        self.dataset = dataset if dataset is not None else load_dataset(config)
+        hidden_ok = self.dataset.n_inputs >= 1 and self.dataset.n_classes >= 2
+        if not hidden_ok:
+            raise ValueError(f"data {self.dataset.name!r} needs >= 2 classes and >= 1 input")
+        self.estimators: dict[str, Estimator] = build_estimators(config)
+        self.train_idx, self.test_idx = split_indices(
+            self.dataset.n_samples, config.train_fraction, config.shuffle_split, config.split_seed
+        )
+        if config.batch_size > self.train_idx.size:
+            raise ValueError(
+                f"batch_size {config.batch_size} exceeds the {self.train_idx.size} training samples"
+            )
+        self.record = (
+            np.array(sorted(set(config.record_epochs)))
+            if config.record_epochs is not None
+            else log_spaced_epochs(config.epochs, config.record_points)
+        )
+        self.timings = RunTimings()
+
+    def make_model(self) -> SeedBatchedMLP:
+        c = self.config
+        return SeedBatchedMLP(self.dataset.n_inputs, c.hidden, self.dataset.n_classes,
+                              c.activation, c.seeds, device=c.device)
+
+    def run(self, progress: ProgressFn | None = None) -> Any:
+        """Train and estimate; returns a pandas DataFrame, one row per seed, epoch, layer, estimator."""
+        import pandas as pd
+
+        threads_before = torch.get_num_threads()
+        if self.config.torch_threads > 0:
+            torch.set_num_threads(self.config.torch_threads)
+        try:
+            rows = self._train_and_record(progress)
+        finally:
+            torch.set_num_threads(threads_before)
+        return pd.DataFrame(rows)
+
+    # -- training ------------------------------------------------------------------------------
+    def _train_and_record(self, progress: ProgressFn | None) -> list[dict[str, Any]]:
+        c = self.config
+        device = torch.device(c.device)
+        model = self.make_model()
+        optimiser = FlatAdam(model.flat, list(model.parameters()), lr=c.lr)
+        x_all = torch.from_numpy(self.dataset.x).to(device)
+        y_all = torch.from_numpy(self.dataset.y).to(device)
+        train_idx = torch.from_numpy(self.train_idx).to(device)
+        x_train, y_train = x_all[train_idx], y_all[train_idx]
+        n_train, n_seeds = train_idx.numel(), model.n_seeds
+        # Each seed shuffles its mini-batches with its own generator, as a separate run would.
+        batch_gens = [torch.Generator().manual_seed(10_007 * s + 1) for s in c.seeds]
+        record = set(self.record.tolist())
+
+        pending: list[Future[list[dict[str, Any]]]] = []
+        rows: list[dict[str, Any]] = []
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            for epoch in range(c.epochs):
+                t0 = time.perf_counter()
+                order = torch.stack([torch.randperm(n_train, generator=g) for g in batch_gens]).to(device)
+                for start in range(0, n_train, c.batch_size):
+                    idx = order[:, start:start + c.batch_size]
+                    xb, yb = x_train[idx], y_train[idx]
+                    _, logits = model.forward_all(xb)
+                    per_seed = F.cross_entropy(
+                        logits.reshape(-1, logits.shape[-1]), yb.reshape(-1), reduction="none"
+                    ).view(n_seeds, -1).mean(dim=1)
+                    loss = per_seed.sum()
+                    if c.l2 > 0:
+                        loss = loss + c.l2 * model.l2_penalty().sum()
+                    optimiser.zero_grad()
+                    loss.backward()
+                    optimiser.step()
+                    self.timings.steps += 1
+                self.timings.train_s += time.perf_counter() - t0
+                if epoch in record:
+                    t1 = time.perf_counter()
+                    layers, metrics = self._record(model, x_all, y_all)
+                    pending.append(pool.submit(self._estimate, epoch, layers, metrics))
+                    self.timings.record_s += time.perf_counter() - t1
+                    t2 = time.perf_counter()
+                    while len(pending) > _MAX_PENDING:
+                        rows.extend(pending.pop(0).result())
+                    self.timings.estimate_wait_s += time.perf_counter() - t2
+                if progress is not None:
+                    progress(epoch + 1, c.epochs)
+            t2 = time.perf_counter()
+            for fut in pending:
+                rows.extend(fut.result())
+            self.timings.estimate_wait_s += time.perf_counter() - t2
+        return rows
+
+    @torch.no_grad()
+    def _record(
+        self, model: SeedBatchedMLP, x_all: torch.Tensor, y_all: torch.Tensor
+    ) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+        """Every layer on all samples (host copies for the CPU kernels), and per-seed metrics."""
+        hidden, logits = model.forward_all(x_all)
+        layers = [*hidden, torch.softmax(logits, dim=-1)]
+        losses = F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), y_all.repeat(model.n_seeds), reduction="none"
+        ).view(model.n_seeds, -1)
+        correct = (logits.argmax(dim=-1) == y_all[None, :]).float()
+        metrics = {}
+        for part, idx in (("train", self.train_idx), ("test", self.test_idx)):
+            sel = torch.from_numpy(idx).to(x_all.device)
+            metrics[f"{part}_loss"] = losses[:, sel].mean(dim=1).cpu().numpy()
+            metrics[f"{part}_acc"] = correct[:, sel].mean(dim=1).cpu().numpy()
+        return [t.detach().to("cpu", copy=True).numpy() for t in layers], metrics
+
+    # -- estimation (worker thread) ---------------------------------------------------------------
+    def _estimate(
+        self, epoch: int, layers: list[np.ndarray], metrics: dict[str, np.ndarray]
+    ) -> list[dict[str, Any]]:
+        c = self.config
+        labels = self.dataset.y
+        rows = []
+        for s, seed in enumerate(c.seeds):
+            for k, layer in enumerate(layers):
+                t = layer[s]
+                for name, est in self.estimators.items():
+                    r = est(t, labels)
+                    rows.append({
+                        "data": self.dataset.name, "activation": c.activation, "l2": c.l2,
+                        "seed": seed, "epoch": epoch, "layer": k + 1, "width": t.shape[1],
+                        "is_output": k == len(layers) - 1, "estimator": name,
+                        "i_xt": r.i_xt, "i_ty": r.i_ty, "h_t": r.h_t,
+                        "train_loss": float(metrics["train_loss"][s]),
+                        "train_acc": float(metrics["train_acc"][s]),
+                        "test_loss": float(metrics["test_loss"][s]),
+                        "test_acc": float(metrics["test_acc"][s]),
+                        "split": "shuffled" if c.shuffle_split else "ordered",
+                    })
+        return rows

@@ -1,0 +1,126 @@
+"""Fully connected networks, batched over seeds: S independent nets as one stacked model.
+
+Weights are (S, fan_in, fan_out) and every layer is one batched matmul, so S seeds cost about
+one forward pass. Each seed draws its init from its own generator and sees its own mini-batches,
+and the loss is the sum of the per-seed mean losses, so each seed's gradient (and Adam, being
+elementwise, its update) is exactly what a separate run would get.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+
+from . import activations
+
+
+def truncated_normal_(t: torch.Tensor, std: float, generator: torch.Generator) -> torch.Tensor:
+    """Fill t with Normal(0, std) truncated at 2 std (redrawn, like tf.truncated_normal)."""
+    with torch.no_grad():
+        out = torch.empty(t.shape)
+        filled = torch.zeros(t.shape, dtype=torch.bool)
+        while not bool(filled.all()):
+            draw = torch.randn(t.shape, generator=generator)
+            take = (draw.abs() <= 2.0) & ~filled
+            out[take] = draw[take]
+            filled |= take
+        t.copy_(out * std)
+    return t
+
+
+class SeedBatchedMLP(torch.nn.Module):
+    """``len(seeds)`` fully connected nets of widths ``[n_in, *hidden, n_out]``, softmax output.
+
+    ``forward(x)`` takes x of shape (N, n_in) (shared by all seeds) or (S, N, n_in) and returns the
+    list of layer outputs: each hidden layer after its activation, then the softmax output, each
+    (S, N, width); ``forward_all(x)`` gives the hidden layers and the pre-softmax logits.
+    """
+
+    def __init__(
+        self,
+        n_in: int,
+        hidden: Sequence[int],
+        n_out: int,
+        activation: str,
+        seeds: Sequence[int],
+        device: str | torch.device = "cpu",
+    ) -> None:
+        super().__init__()
+        if len(seeds) == 0:
+            raise ValueError("at least one seed is needed")
+        widths = [int(n_in), *(int(h) for h in hidden), int(n_out)]
+        if any(w < 1 for w in widths):
+            raise ValueError(f"layer widths must be >= 1, got {widths}")
+        self.spec = activations.get(activation)
+        self.widths = widths
+        self.seeds = [int(s) for s in seeds]
+        # Every weight and bias is a leaf Parameter aliasing a slice of one flat buffer, so the
+        # optimiser (FlatAdam) updates all of them with a few ops on the buffer instead of looping
+        # over 2 x layers tiny tensors, which dominates the step time of these small nets.
+        # Create the model on its device: .to() would copy the parameters out of the buffer.
+        n_seeds = len(seeds)
+        shapes: list[tuple[int, ...]] = []
+        for a, b in zip(widths[:-1], widths[1:], strict=True):
+            shapes += [(n_seeds, a, b), (n_seeds, 1, b)]
+        self.register_buffer("flat", torch.zeros(sum(math.prod(s) for s in shapes), device=device))
+        views, at = [], 0
+        for shape in shapes:
+            views.append(self.flat[at:at + math.prod(shape)].view(shape))
+            at += math.prod(shape)
+        self.weights = torch.nn.ParameterList(torch.nn.Parameter(v) for v in views[0::2])
+        self.biases = torch.nn.ParameterList(torch.nn.Parameter(v) for v in views[1::2])
+        self.reset_parameters()
+
+    @property
+    def n_seeds(self) -> int:
+        return len(self.seeds)
+
+    def reset_parameters(self) -> None:
+        """Truncated normal weights, std g / sqrt(fan_in), per seed from its own generator; biases 0.
+
+        The output layer feeds the softmax linearly and uses gain 1.
+        """
+        with torch.no_grad():
+            for s, seed in enumerate(self.seeds):
+                gen = torch.Generator().manual_seed(seed)
+                for layer, w in enumerate(self.weights):
+                    gain = self.spec.gain if layer < len(self.weights) - 1 else 1.0
+                    truncated_normal_(w[s], gain / math.sqrt(w.shape[1]), gen)
+            for b in self.biases:
+                b.zero_()
+
+    def _expand(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2:
+            return x.unsqueeze(0).expand(self.n_seeds, -1, -1)
+        if x.dim() == 3 and x.shape[0] == self.n_seeds:
+            return x
+        raise ValueError(
+            f"x must be (N, {self.widths[0]}) or ({self.n_seeds}, N, {self.widths[0]}), "
+            f"got {tuple(x.shape)}"
+        )
+
+    def forward_all(self, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """Hidden layer outputs and the logits, for x (N, n_in) or (S, N, n_in)."""
+        h = self._expand(x)
+        hidden = []
+        n_layers = len(self.weights)
+        for layer in range(n_layers):
+            z = torch.baddbmm(self.biases[layer], h, self.weights[layer])
+            if layer == n_layers - 1:
+                return hidden, z
+            h = self.spec.fn(z)
+            hidden.append(h)
+        raise AssertionError("unreachable: a network has at least one layer")
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        hidden, logits = self.forward_all(x)
+        return [*hidden, torch.softmax(logits, dim=-1)]
+
+    def l2_penalty(self) -> torch.Tensor:
+        """Per seed: sum over hidden-layer weight matrices of ||W||^2 / 2, shape (S,)."""
+        total = torch.zeros(self.n_seeds, device=self.flat.device)
+        for w in list(self.weights)[:-1]:
+            total = total + 0.5 * (w * w).sum(dim=(1, 2))
+        return total

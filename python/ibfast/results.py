@@ -1,0 +1,80 @@
+"""The tidy results table: atomic Parquet writes, reading a results folder back, summaries.
+
+One row per (seed, epoch, layer, estimator) with I(X;T), I(T;Y), H(T), the seed's train and test
+loss and accuracy at that epoch, and the run's configuration columns. A write goes to a temporary
+file beside the target and is renamed over it only when complete, so a run killed half-way leaves
+either nothing or the previous complete file, never a broken one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+RESULTS_FILE = "results.parquet"
+_CONFIG_KEY = b"ibfast.configs"
+
+
+def write_atomic(df: pd.DataFrame, path: str | Path, configs: list[dict[str, Any]] | None = None) -> Path:
+    """Write ``df`` as Parquet at ``path`` atomically, with the run configurations as metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    meta[_CONFIG_KEY] = json.dumps(configs or [], default=str).encode()
+    table = table.replace_schema_metadata(meta)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pq.write_table(table, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def read_results(path: str | Path) -> pd.DataFrame:
+    """The table from a results file, or from ``results.parquet`` in a results folder."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / RESULTS_FILE
+    if not p.is_file():
+        raise FileNotFoundError(f"no results at {p}")
+    return pd.read_parquet(p)
+
+
+def read_configs(path: str | Path) -> list[dict[str, Any]]:
+    """The run configurations stored with a results file."""
+    import pyarrow.parquet as pq
+
+    p = Path(path)
+    if p.is_dir():
+        p = p / RESULTS_FILE
+    meta = pq.read_schema(p).metadata or {}
+    return list(json.loads(meta.get(_CONFIG_KEY, b"[]")))
+
+
+def summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Per activation, L2, estimator and layer, averaged over seeds: the peak I(X;T), its last
+    value, the compression (peak minus last, in the table's units), the last I(T;Y), and the last
+    train and test accuracy."""
+    keys = ["activation", "l2", "estimator", "layer"]
+    last_epoch = df.groupby(["activation", "l2", "seed"])["epoch"].transform("max")
+    last = df[df["epoch"] == last_epoch]
+    per_seed = df.groupby([*keys, "seed"]).agg(peak_i_xt=("i_xt", "max"))
+    per_seed = per_seed.join(last.set_index([*keys, "seed"])[["i_xt", "i_ty", "train_acc", "test_acc"]])
+    per_seed["compression"] = per_seed["peak_i_xt"] - per_seed["i_xt"]
+    out = per_seed.groupby(keys).mean()
+    out["n_seeds"] = per_seed.groupby(keys).size()
+    return out.rename(columns={"i_xt": "last_i_xt", "i_ty": "last_i_ty"}).reset_index()
