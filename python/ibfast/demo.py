@@ -6,6 +6,8 @@ torch and no data file; ``ibfast run`` trains real networks.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from .estimators import EBAB, KDE, AdaptiveKDE, AdaptiveRange, BinWidth, FixedRange, MIResult
@@ -19,7 +21,7 @@ def demo_layers(seed: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
     labels = (r > np.median(r)).astype(np.int64)
     layers, h = [], x
     widths = [12, 10, 7, 5, 4, 3, 2]
-    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
+    for i, (a, b) in enumerate(itertools.pairwise(widths)):
         z = h @ (rng.standard_normal((a, b)) * np.sqrt(1.0 / a))
         if i < len(widths) - 2:
             h = np.tanh(z)

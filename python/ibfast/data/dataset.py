@@ -46,7 +46,7 @@ def split_indices(
     """
     if not 0.0 < train_fraction < 1.0:
         raise ValueError(f"train_fraction must lie strictly between 0 and 1, got {train_fraction}")
-    n_train = int(round(train_fraction * n))
+    n_train = round(train_fraction * n)
     if n_train < 1 or n_train >= n:
         raise ValueError(f"a {train_fraction} split of {n} samples leaves an empty part")
     order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)

@@ -8,6 +8,7 @@ elementwise, its update) is exactly what a separate run would get.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -62,7 +63,7 @@ class SeedBatchedMLP(torch.nn.Module):
         # Create the model on its device: .to() would copy the parameters out of the buffer.
         n_seeds = len(seeds)
         shapes: list[tuple[int, ...]] = []
-        for a, b in zip(widths[:-1], widths[1:], strict=True):
+        for a, b in itertools.pairwise(widths):
             shapes += [(n_seeds, a, b), (n_seeds, 1, b)]
         self.register_buffer("flat", torch.zeros(sum(math.prod(s) for s in shapes), device=device))
         views, at = [], 0
