@@ -59,6 +59,7 @@ class Experiment:
             else log_spaced_epochs(config.epochs, config.record_points)
         )
         self.timings = RunTimings()
+        self.model: SeedBatchedMLP | None = None  # the trained model, after run()
 
     def make_model(self) -> SeedBatchedMLP:
         c = self.config
@@ -82,7 +83,7 @@ class Experiment:
     def _train_and_record(self, progress: ProgressFn | None) -> list[dict[str, Any]]:
         c = self.config
         device = torch.device(c.device)
-        model = self.make_model()
+        model = self.model = self.make_model()
         optimiser = FlatAdam(model.flat, list(model.parameters()), lr=c.lr)
         x_all = torch.from_numpy(self.dataset.x).to(device)
         y_all = torch.from_numpy(self.dataset.y).to(device)

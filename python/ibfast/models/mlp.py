@@ -93,9 +93,9 @@ class SeedBatchedMLP(torch.nn.Module):
                 b.zero_()
 
     def _expand(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() == 2:
+        if x.dim() == 2 and x.shape[1] == self.widths[0]:
             return x.unsqueeze(0).expand(self.n_seeds, -1, -1)
-        if x.dim() == 3 and x.shape[0] == self.n_seeds:
+        if x.dim() == 3 and x.shape[0] == self.n_seeds and x.shape[2] == self.widths[0]:
             return x
         raise ValueError(
             f"x must be (N, {self.widths[0]}) or ({self.n_seeds}, N, {self.widths[0]}), "

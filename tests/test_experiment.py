@@ -1,0 +1,166 @@
+"""Experiments: schedule, configs, online estimates, results files, plots and the CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pd = pytest.importorskip("pandas")
+pytest.importorskip("pyarrow")
+import ibfast  # noqa: E402
+from ibfast.cli import main  # noqa: E402
+from ibfast.experiment import Experiment, ExperimentConfig, log_spaced_epochs, run_all  # noqa: E402
+from ibfast.results import read_configs, read_results, summary, write_atomic  # noqa: E402
+
+
+def test_default_schedule_is_the_274_epochs_of_the_papers():
+    e = log_spaced_epochs(8000)
+    assert e.size == 274 and e[0] == 0 and e[-1] == 7999
+    assert np.all(np.diff(e) > 0)
+    np.testing.assert_array_equal(e[:10], np.arange(10))
+    expected = np.unique(np.logspace(0, np.log2(8000), 400, base=2).astype(int)) - 1
+    np.testing.assert_array_equal(e, expected)
+    with pytest.raises(ValueError, match="epochs"):
+        log_spaced_epochs(0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"activation": "nope"}, "unknown activation"),
+        ({"epochs": 0}, "epochs"),
+        ({"hidden": (10, 0, 3)}, "hidden widths"),
+        ({"estimators": ("ebab", "mine")}, "unknown estimators"),
+        ({"estimators": ()}, "unknown estimators"),
+        ({"seeds": ()}, "seeds"),
+        ({"seeds": (1, 1)}, "distinct"),
+        ({"lr": 0.0}, "lr"),
+        ({"l2": -1.0}, "l2"),
+        ({"data": "cifar"}, "unknown data"),
+        ({"data": "mnist"}, "data_path"),
+        ({"record_epochs": (0, 50), "epochs": 10}, "record_epochs"),
+        ({"train_fraction": 1.0}, "train_fraction"),
+        ({"noise_variance": -1.0}, "noise_variance"),
+    ],
+)
+def test_bad_configs_are_clear_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ExperimentConfig(**kwargs)
+
+
+def test_unknown_config_key_and_oversized_batch(tmp_path):
+    with pytest.raises(ValueError, match="unknown config keys"):
+        ExperimentConfig.from_dict({"epochs": 3, "epoch": 3})
+    with pytest.raises(ValueError, match="batch_size 5000 exceeds"):
+        Experiment(ExperimentConfig(epochs=1, batch_size=5000))
+    toml = tmp_path / "c.toml"
+    toml.write_text('activation = "relu"\nepochs = 7\nhidden = [6, 4]\n')
+    c = ExperimentConfig.from_toml(toml)
+    assert (c.activation, c.epochs, c.hidden) == ("relu", 7, (6, 4))
+
+
+def _small(**kw):
+    base = dict(epochs=6, seeds=(0, 3), hidden=(8, 5, 3), record_epochs=(0, 2, 5),
+                estimators=("ebab", "kde_upper", "bin_width"), batch_size=512)
+    base.update(kw)
+    return ExperimentConfig(**base)
+
+
+def test_online_estimates_equal_estimators_on_the_final_activations():
+    exp = Experiment(_small())
+    df = exp.run()
+    assert len(df) == 2 * 3 * 4 * 3  # seeds x epochs x layers (3 hidden + output) x estimators
+    assert exp.model is not None
+    x = torch.from_numpy(exp.dataset.x)
+    with torch.no_grad():
+        layers = exp.model(x)
+    y = exp.dataset.y
+    estimators = {"ebab": ibfast.EBAB(), "kde_upper": ibfast.KDE(1e-3), "bin_width": ibfast.BinWidth(0.07)}
+    last = df[df["epoch"] == 5]
+    for s, seed in enumerate((0, 3)):
+        for k, layer in enumerate(layers):
+            for name, est in estimators.items():
+                r = est(layer[s].numpy(), y)
+                row = last[(last["seed"] == seed) & (last["layer"] == k + 1) & (last["estimator"] == name)]
+                assert len(row) == 1
+                assert row["i_xt"].item() == pytest.approx(r.i_xt, abs=1e-9)
+                assert row["i_ty"].item() == pytest.approx(r.i_ty, abs=1e-9)
+    # accuracies are per seed and match the model
+    pred = layers[-1].argmax(-1).numpy()
+    for s, seed in enumerate((0, 3)):
+        acc = (pred[s][exp.train_idx] == y[exp.train_idx]).mean()
+        assert last[last["seed"] == seed]["train_acc"].iloc[0] == pytest.approx(acc)
+
+
+def test_batched_experiment_equals_separate_experiments():
+    # Batched matmuls sum in another order than single ones, so activations agree to float
+    # rounding only: compared through the continuous KDE (binning can flip a value at an edge).
+    both_exp = Experiment(_small(estimators=("kde_upper",)))
+    both = both_exp.run()
+    for s, seed in enumerate((0, 3)):
+        alone_exp = Experiment(_small(seeds=(seed,), estimators=("kde_upper",)))
+        alone = alone_exp.run()
+        mine = both[both["seed"] == seed].reset_index(drop=True)
+        np.testing.assert_allclose(mine["train_loss"], alone["train_loss"], rtol=1e-5)
+        np.testing.assert_allclose(mine["i_xt"], alone["i_xt"], rtol=1e-4)
+        np.testing.assert_allclose(mine["i_ty"], alone["i_ty"], rtol=1e-4, atol=1e-6)
+        for wb, wa in zip(both_exp.model.parameters(), alone_exp.model.parameters(), strict=True):
+            torch.testing.assert_close(wb[s], wa[0], rtol=1e-5, atol=1e-6)
+
+
+def test_results_write_atomically_and_read_back(tmp_path, monkeypatch):
+    df = pd.DataFrame({"seed": [0, 1], "epoch": [0, 0], "i_xt": [1.5, 2.5]})
+    path = write_atomic(df, tmp_path / "r" / "results.parquet", [{"activation": "tanh"}])
+    pd.testing.assert_frame_equal(read_results(tmp_path / "r"), df)
+    assert read_configs(path) == [{"activation": "tanh"}]
+
+    import pyarrow.parquet as pq
+
+    def broken(table, fh):
+        fh.write(b"PAR1 partial")
+        raise KeyboardInterrupt("killed half-way")
+
+    monkeypatch.setattr(pq, "write_table", broken)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(df.assign(i_xt=[9.0, 9.0]), path)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["results.parquet"]  # no temp left
+    monkeypatch.undo()
+    pd.testing.assert_frame_equal(read_results(path), df)  # the old complete file survives
+    with pytest.raises(FileNotFoundError):
+        read_results(tmp_path / "none")
+
+
+def test_run_all_writes_table_summary_and_plots(tmp_path):
+    configs = [_small(activation="tanh", seeds=(0,)), _small(activation="relu", l2=0.015)]
+    df = run_all(configs, tmp_path)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["infoplane_bin_width.png", "infoplane_ebab.png", "infoplane_kde_upper.png",
+                     "results.parquet", "summary.csv"]
+    back = read_results(tmp_path)
+    assert len(back) == len(df) and set(back["activation"]) == {"tanh", "relu"}
+    assert (tmp_path / "infoplane_ebab.png").read_bytes()[:4] == b"\x89PNG"
+    s = summary(back)
+    row = s[(s["activation"] == "relu") & (s["estimator"] == "ebab") & (s["layer"] == 1)]
+    sub = back[(back["activation"] == "relu") & (back["estimator"] == "ebab") & (back["layer"] == 1)]
+    peak = sub.groupby("seed")["i_xt"].max().mean()
+    assert row["peak_i_xt"].item() == pytest.approx(peak)
+    assert row["n_seeds"].item() == 2
+    assert (s["compression"] >= -1e-12).all()
+
+
+def test_cli_run_and_errors(tmp_path, capsys):
+    out = tmp_path / "cli"
+    rc = main(["run", "--activation", "tanh", "relu", "--seeds", "2", "--epochs", "3",
+               "--hidden", "6", "4", "--estimators", "ebab", "--record-points", "3",
+               "--out", str(out), "--no-progress"])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "peak_i_xt" in printed and "results.parquet" in printed
+    df = read_results(out)
+    assert set(df["activation"]) == {"tanh", "relu"} and set(df["seed"]) == {0, 1}
+    assert set(df["layer"]) == {1, 2, 3}
+    rc = main(["run", "--activation", "nope", "--out", str(tmp_path / "bad"), "--no-progress"])
+    assert rc == 2
+    assert "unknown activation" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
