@@ -1,6 +1,6 @@
 """Benchmarks of ibfast against ibfast.reference and what users would otherwise reach for.
 
-Run (from the repository root; about 2-3 minutes on a 2-core machine)::
+Run (from the repository root; about 4 minutes on a 2-core machine)::
 
     pytest bench -p no:cacheprovider --benchmark-columns=min,median,rounds
 
