@@ -197,3 +197,11 @@ def test_edges_match_reference(n, d, n_bins, kind, lower, seed):
     np.testing.assert_array_equal(
         ibfast.kernels.ebab_edges(T, n_bins=n_bins, lower=lower), edges
     )
+
+
+def test_lower_above_every_value_puts_everything_in_underflow():
+    T = np.random.default_rng(7).random((50, 3)).astype(np.float32)
+    est = ibfast.EBAB(lower=10.0)
+    np.testing.assert_array_equal(est.edges(T), [10.0])
+    np.testing.assert_array_equal(est.codes(T), -np.ones((50, 3)))
+    assert est(T).h_t == 0.0
