@@ -83,9 +83,7 @@ class Compare:
         self._benchmark.group = name
         return GROUPS.setdefault(name, Group())
 
-    def __call__(
-        self, impl: str, fn: Any, *args: Any, rounds: int = 5, warmup_rounds: int = 1
-    ) -> Any:
+    def __call__(self, impl: str, fn: Any, *args: Any, rounds: int = 5, warmup_rounds: int = 1) -> Any:
         """Time ``fn(*args)`` as implementation `impl` of the current group; return its result."""
         if not self.group_name:
             raise RuntimeError("call compare.group(name) first")
@@ -94,9 +92,7 @@ class Compare:
         result = b.pedantic(fn, args=args, rounds=rounds, warmup_rounds=warmup_rounds, iterations=1)
         if b.stats is not None:  # None under --benchmark-disable
             s = b.stats.stats
-            GROUPS[self.group_name].timings[impl] = Timing(
-                impl, s.min, s.median, int(s.rounds), self._nodeid
-            )
+            GROUPS[self.group_name].timings[impl] = Timing(impl, s.min, s.median, int(s.rounds), self._nodeid)
         return result
 
     def target_speedup(self, over: str, factor: float) -> None:
@@ -190,9 +186,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         for t in g.targets:
             tr.write_line("  " + _target_line(g, t))
         for c in g.checks:
-            tr.write_line(
-                f"  check {c.what}: {c.value} (limit {c.limit}) {'PASS' if c.passed else 'MISS'}"
-            )
+            tr.write_line(f"  check {c.what}: {c.value} (limit {c.limit}) {'PASS' if c.passed else 'MISS'}")
         for n in g.notes:
             tr.write_line(f"  note: {n}")
 

@@ -61,9 +61,7 @@ def test_bin_entropy_70000x1000(compare: Any, cache: dict, layer: Any, impl: str
     key = ("bin-ibfast", GROUP)
     if impl == "ibfast":
         compare.target_speedup("numpy", 15.0)
-        compare.note(
-            f"H(T) = {h:.6f} bits (log2 N = {np.log2(N):.6f}); zeros: {float(np.mean(t == 0)):.0%}"
-        )
+        compare.note(f"H(T) = {h:.6f} bits (log2 N = {np.log2(N):.6f}); zeros: {float(np.mean(t == 0)):.0%}")
         cache[key] = (h, codes)
         # The full layer's rows are all distinct; a 4-unit slice has many repeats, so check the
         # entropy itself there against numpy's np.unique.
