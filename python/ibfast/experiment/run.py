@@ -36,6 +36,16 @@ class RunTimings:
     steps: int = 0
 
 
+def cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of every sample for logits (S, B, C) and labels (S, B): shape (S, B).
+
+    The softmax runs over the leading axis of a (C, S, B) copy: torch's CPU log_softmax over a
+    short last axis (C = 2) is an order of magnitude slower than over a long contiguous one.
+    """
+    logp = F.log_softmax(logits.permute(2, 0, 1).contiguous(), dim=0)
+    return -logp.gather(0, y.unsqueeze(0)).squeeze(0)
+
+
 class Experiment:
     """``Experiment(config).run()`` trains and estimates, returning the tidy results table."""
 
@@ -101,13 +111,12 @@ class Experiment:
                 t0 = time.perf_counter()
                 order = torch.stack([torch.randperm(n_train, generator=g) for g in batch_gens]).to(device)
                 for start in range(0, n_train, c.batch_size):
-                    idx = order[:, start:start + c.batch_size]
-                    xb, yb = x_train[idx], y_train[idx]
+                    idx = order[:, start:start + c.batch_size].reshape(-1)
+                    # index_select is several times faster than advanced indexing on CPU
+                    xb = x_train.index_select(0, idx).view(n_seeds, -1, x_train.shape[1])
+                    yb = y_train.index_select(0, idx).view(n_seeds, -1)
                     _, logits = model.forward_all(xb)
-                    per_seed = F.cross_entropy(
-                        logits.reshape(-1, logits.shape[-1]), yb.reshape(-1), reduction="none"
-                    ).view(n_seeds, -1).mean(dim=1)
-                    loss = per_seed.sum()
+                    loss = cross_entropy(logits, yb).mean(dim=1).sum()
                     if c.l2 > 0:
                         loss = loss + c.l2 * model.l2_penalty().sum()
                     optimiser.zero_grad()
@@ -139,9 +148,7 @@ class Experiment:
         """Every layer on all samples (host copies for the CPU kernels), and per-seed metrics."""
         hidden, logits = model.forward_all(x_all)
         layers = [*hidden, torch.softmax(logits, dim=-1)]
-        losses = F.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]), y_all.repeat(model.n_seeds), reduction="none"
-        ).view(model.n_seeds, -1)
+        losses = cross_entropy(logits, y_all.expand(model.n_seeds, -1))
         correct = (logits.argmax(dim=-1) == y_all[None, :]).float()
         metrics = {}
         for part, idx in (("train", self.train_idx), ("test", self.test_idx)):
