@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-import torch.nn.functional as F  # noqa: E402
+from ibfast.experiment.run import batch_generators, train_one_epoch  # noqa: E402
 from ibfast.models import SeedBatchedMLP, activations  # noqa: E402
 from ibfast.models.optim import FlatAdam  # noqa: E402
 
@@ -97,21 +97,15 @@ def test_flat_adam_equals_torch_adam():
         torch.testing.assert_close(a.detach(), b.detach(), rtol=1e-5, atol=1e-6)
 
 
-def _train(seeds, steps=30):
+def _train(seeds, epochs=6):
     torch.manual_seed(123)
     x = torch.rand(64, 12)
     y = (x.sum(1) > 6).long()
     m = SeedBatchedMLP(12, (10, 7, 5, 4, 3), 2, "relu", seeds)
     opt = FlatAdam(m.flat, list(m.parameters()), lr=1e-2)
-    gens = [torch.Generator().manual_seed(s) for s in seeds]
-    for _ in range(steps):
-        idx = torch.stack([torch.randperm(64, generator=g)[:16] for g in gens])
-        _, logits = m.forward_all(x[idx])
-        per_seed = F.cross_entropy(logits.reshape(-1, 2), y[idx].reshape(-1), reduction="none")
-        loss = per_seed.view(len(seeds), -1).mean(1).sum() + 0.015 * m.l2_penalty().sum()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    gens = batch_generators(seeds)
+    for _ in range(epochs):
+        assert train_one_epoch(m, opt, x, y, gens, batch_size=16, l2=0.015) == 4
     return m
 
 

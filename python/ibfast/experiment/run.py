@@ -46,6 +46,44 @@ def cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return -logp.gather(0, y.unsqueeze(0)).squeeze(0)
 
 
+def train_one_epoch(
+    model: SeedBatchedMLP,
+    optimiser: FlatAdam,
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    batch_gens: list[torch.Generator],
+    batch_size: int,
+    l2: float = 0.0,
+) -> int:
+    """One pass over the training set in mini-batches, each seed in its own shuffled order.
+
+    The loss is the sum over seeds of each seed's mean cross-entropy (+ l2 * its penalty), so
+    every seed gets exactly its own gradient. Returns the number of optimiser steps.
+    """
+    n_train, n_seeds = x_train.shape[0], model.n_seeds
+    order = torch.stack([torch.randperm(n_train, generator=g) for g in batch_gens]).to(x_train.device)
+    steps = 0
+    for start in range(0, n_train, batch_size):
+        idx = order[:, start:start + batch_size].reshape(-1)
+        # index_select is several times faster than advanced indexing on CPU
+        xb = x_train.index_select(0, idx).view(n_seeds, -1, x_train.shape[1])
+        yb = y_train.index_select(0, idx).view(n_seeds, -1)
+        _, logits = model.forward_all(xb)
+        loss = cross_entropy(logits, yb).mean(dim=1).sum()
+        if l2 > 0:
+            loss = loss + l2 * model.l2_penalty().sum()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        steps += 1
+    return steps
+
+
+def batch_generators(seeds: list[int] | tuple[int, ...]) -> list[torch.Generator]:
+    """Each seed shuffles its mini-batches with its own generator, as a separate run would."""
+    return [torch.Generator().manual_seed(10_007 * s + 1) for s in seeds]
+
+
 class Experiment:
     """``Experiment(config).run()`` trains and estimates, returning the tidy results table."""
 
@@ -99,9 +137,7 @@ class Experiment:
         y_all = torch.from_numpy(self.dataset.y).to(device)
         train_idx = torch.from_numpy(self.train_idx).to(device)
         x_train, y_train = x_all[train_idx], y_all[train_idx]
-        n_train, n_seeds = train_idx.numel(), model.n_seeds
-        # Each seed shuffles its mini-batches with its own generator, as a separate run would.
-        batch_gens = [torch.Generator().manual_seed(10_007 * s + 1) for s in c.seeds]
+        batch_gens = batch_generators(c.seeds)
         record = set(self.record.tolist())
 
         pending: list[Future[list[dict[str, Any]]]] = []
@@ -109,20 +145,9 @@ class Experiment:
         with ThreadPoolExecutor(max_workers=1) as pool:
             for epoch in range(c.epochs):
                 t0 = time.perf_counter()
-                order = torch.stack([torch.randperm(n_train, generator=g) for g in batch_gens]).to(device)
-                for start in range(0, n_train, c.batch_size):
-                    idx = order[:, start:start + c.batch_size].reshape(-1)
-                    # index_select is several times faster than advanced indexing on CPU
-                    xb = x_train.index_select(0, idx).view(n_seeds, -1, x_train.shape[1])
-                    yb = y_train.index_select(0, idx).view(n_seeds, -1)
-                    _, logits = model.forward_all(xb)
-                    loss = cross_entropy(logits, yb).mean(dim=1).sum()
-                    if c.l2 > 0:
-                        loss = loss + c.l2 * model.l2_penalty().sum()
-                    optimiser.zero_grad()
-                    loss.backward()
-                    optimiser.step()
-                    self.timings.steps += 1
+                self.timings.steps += train_one_epoch(
+                    model, optimiser, x_train, y_train, batch_gens, c.batch_size, c.l2
+                )
                 self.timings.train_s += time.perf_counter() - t0
                 if epoch in record:
                     t1 = time.perf_counter()
