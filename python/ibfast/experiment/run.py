@@ -180,7 +180,8 @@ class Experiment:
             sel = torch.from_numpy(idx).to(x_all.device)
             metrics[f"{part}_loss"] = losses[:, sel].mean(dim=1).cpu().numpy()
             metrics[f"{part}_acc"] = correct[:, sel].mean(dim=1).cpu().numpy()
-        return [t.detach().to("cpu", copy=True).numpy() for t in layers], metrics
+        # C-contiguous host copies: the estimators then take each seed's (N, width) slice as is
+        return [t.detach().cpu().contiguous().numpy() for t in layers], metrics
 
     # -- estimation (worker thread) ---------------------------------------------------------------
     def _estimate(

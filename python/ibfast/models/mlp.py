@@ -103,16 +103,22 @@ class SeedBatchedMLP(torch.nn.Module):
         )
 
     def forward_all(self, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
-        """Hidden layer outputs and the logits, for x (N, n_in) or (S, N, n_in)."""
-        h = self._expand(x)
+        """Hidden layer outputs and the logits, each (S, N, width), for x (N, n_in) or (S, N, n_in).
+
+        The work runs feature-major, z^T = W^T h^T with (S, width, N) activations: with the
+        sample axis last every batched matmul (forward and both backward ones) is a long-row
+        GEMM, twice as fast on a CPU for these narrow layers as the (S, N, width) layout. The
+        returned tensors are transposed views of that layout.
+        """
+        h = self._expand(x).transpose(1, 2)
         hidden = []
         n_layers = len(self.weights)
         for layer in range(n_layers):
-            z = torch.baddbmm(self.biases[layer], h, self.weights[layer])
+            z = torch.baddbmm(self.biases[layer].transpose(1, 2), self.weights[layer].transpose(1, 2), h)
             if layer == n_layers - 1:
-                return hidden, z
+                return hidden, z.transpose(1, 2)
             h = self.spec.fn(z)
-            hidden.append(h)
+            hidden.append(h.transpose(1, 2))
         raise AssertionError("unreachable: a network has at least one layer")
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:

@@ -1,0 +1,107 @@
+"""Training and a full experiment on this machine's CPU.
+
+    pytest bench/test_bench_experiment.py -p no:cacheprovider --benchmark-columns=min,median,rounds
+
+* training throughput: 20 seeds of the 12-10-7-5-4-3-2 tanh net trained as one batched model
+  (``train_one_epoch`` on S = 20) against 20 sequential runs (S = 1 each), the same optimiser
+  steps per seed, estimation excluded. Target: batched >= 10x the steps per second.
+* the full default run (slow): 8000 epochs, the 274 recorded epochs, EBAB and KDE upper on all 6
+  layers, one seed. Target: <= 120 s. Its split of time (training, waiting on estimation) is
+  printed as notes.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+from ibfast.data import generate  # noqa: E402
+from ibfast.experiment import Experiment, ExperimentConfig  # noqa: E402
+from ibfast.experiment.run import batch_generators, train_one_epoch  # noqa: E402
+from ibfast.models import SeedBatchedMLP  # noqa: E402
+from ibfast.models.optim import FlatAdam  # noqa: E402
+
+N_SEEDS = 20
+EPOCHS = 4
+TRAIN_GROUP = f"training {N_SEEDS} seeds x {EPOCHS} epochs (12-bit, batch 256), no estimation"
+
+
+def _setup(seeds: list[int]) -> tuple[SeedBatchedMLP, FlatAdam, list[torch.Generator]]:
+    m = SeedBatchedMLP(12, (10, 7, 5, 4, 3), 2, "tanh", seeds)
+    return m, FlatAdam(m.flat, list(m.parameters()), lr=4e-4), batch_generators(seeds)
+
+
+@pytest.fixture(scope="module")
+def train_data() -> tuple[torch.Tensor, torch.Tensor]:
+    d = generate(0)
+    return torch.from_numpy(d.x[:3277]), torch.from_numpy(d.y[:3277])
+
+
+def _batched(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    m, opt, gens = _setup(list(range(N_SEEDS)))
+    for _ in range(EPOCHS):
+        train_one_epoch(m, opt, x, y, gens, 256)
+    return m.flat.detach().clone()
+
+
+def _sequential(x: torch.Tensor, y: torch.Tensor) -> list[torch.Tensor]:
+    finals = []
+    for seed in range(N_SEEDS):
+        m, opt, gens = _setup([seed])
+        for _ in range(EPOCHS):
+            train_one_epoch(m, opt, x, y, gens, 256)
+        finals.append(m)
+    return [w.detach().clone() for m in finals for w in m.weights]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # as Experiment trains: the other core estimates
+    yield
+    torch.set_num_threads(before)
+
+
+def test_train_batched(compare, train_data):
+    compare.group(TRAIN_GROUP)
+    compare.target_speedup("sequential", 10.0)
+    compare.note("steps per seed identical in both; the ratio is the steps-per-second gain")
+    flat = compare("ibfast", _batched, *train_data, rounds=3)
+    assert torch.isfinite(flat).all()
+
+
+def test_train_sequential(compare, train_data):
+    compare.group(TRAIN_GROUP)
+    weights = compare("sequential 20 runs", _sequential, *train_data, rounds=2)
+    # the batched model trained the same seeds to the same weights
+    m, opt, gens = _setup(list(range(N_SEEDS)))
+    for _ in range(EPOCHS):
+        train_one_epoch(m, opt, *train_data, gens, 256)
+    n_layers = len(m.weights)
+    for s in range(N_SEEDS):
+        for k in range(n_layers):
+            torch.testing.assert_close(m.weights[k][s], weights[s * n_layers + k][0], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_full_default_run(compare):
+    compare.group("full default run: 8000 epochs, 274 recorded, EBAB + KDE upper, 1 seed")
+    compare.target_time(120.0)
+    exp: list[Experiment] = []
+
+    def run():
+        e = Experiment(ExperimentConfig(estimators=("ebab", "kde_upper")))
+        exp.append(e)
+        t0 = time.perf_counter()
+        df = e.run()
+        return df, time.perf_counter() - t0
+
+    df, _ = compare("ibfast", run, rounds=1, warmup_rounds=0)
+    t = exp[-1].timings
+    compare.note(f"training {t.train_s:.1f} s for {t.steps} steps ({t.train_s / t.steps * 1e3:.2f} ms/step), "
+                 f"recording {t.record_s:.1f} s, waiting on estimation {t.estimate_wait_s:.1f} s")
+    assert df["epoch"].nunique() == 274 and df["layer"].nunique() == 6
+    assert np.isfinite(df["i_xt"]).all() and (df["i_xt"] <= 12 + 1e-9).all()
