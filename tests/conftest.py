@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import ibfast
 import numpy as np
 import pytest
+
+import ibfast
 from ibfast import reference
 
 VAR_U_PATH = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "var_u.mat"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 
-import ibfast
 import numpy as np
 import pytest
 from conftest import ALL_ESTIMATORS, BINNING, KDES
+
+import ibfast
 
 BIN_EXACT = 1e-9
 

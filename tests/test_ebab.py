@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import ibfast
 import numpy as np
 import pytest
 from conftest import KINDS, activations
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import ibfast
 from ibfast import reference
 
 

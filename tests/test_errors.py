@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import ibfast
 import numpy as np
 import pytest
 from conftest import ALL_ESTIMATORS, BINNING, KDES, activations
+
+import ibfast
 from ibfast import kernels
 
 torch = pytest.importorskip("torch")

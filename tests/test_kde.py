@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import ibfast
 import numpy as np
 import pytest
 from conftest import activations, labels_for
+
+import ibfast
 from ibfast import kernels, reference
 
 

@@ -11,6 +11,7 @@ from conftest import KINDS, activations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
 from ibfast import kernels, reference
 
 # --------------------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import ibfast
 import numpy as np
 import pytest
 from conftest import (
@@ -19,6 +18,8 @@ from conftest import (
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import ibfast
 
 case = st.tuples(
     st.integers(1, 300),  # N

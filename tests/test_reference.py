@@ -11,6 +11,7 @@ from collections import Counter
 import numpy as np
 import pytest
 from conftest import activations
+
 from ibfast import reference
 
 scipy_special = pytest.importorskip("scipy.special")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import zlib
 
-import ibfast
 import numpy as np
 import pytest
 from conftest import (
@@ -21,6 +20,8 @@ from conftest import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
+import ibfast
 from ibfast import reference
 
 SHAPES = [(1, 1), (2, 3), (7, 1), (50, 5), (333, 12), (1000, 10), (2000, 4), (200, 64), (40, 513)]
