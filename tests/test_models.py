@@ -36,7 +36,7 @@ def test_register_custom_activation():
     m = SeedBatchedMLP(3, (4,), 2, "cube_test", [0])
     x = torch.randn(5, 3)
     hidden, _ = m.forward_all(x)
-    expected = (x @ m.weights[0][0] + m.biases[0][0]) ** 3
+    expected = (x @ m.weights[0][0].T + m.biases[0][0].T) ** 3
     torch.testing.assert_close(hidden[0][0], expected)
     with pytest.raises(ValueError, match="gain"):
         activations.register("bad", torch.tanh, -1.0)

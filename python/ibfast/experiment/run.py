@@ -36,14 +36,14 @@ class RunTimings:
     steps: int = 0
 
 
-def cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of every sample for logits (S, B, C) and labels (S, B): shape (S, B).
+def cross_entropy(logits_t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of every sample for feature-major logits (S, C, B) and labels (S, B).
 
-    The softmax runs over the leading axis of a (C, S, B) copy: torch's CPU log_softmax over a
-    short last axis (C = 2) is an order of magnitude slower than over a long contiguous one.
+    The softmax runs over the class axis, which is not the contiguous one: torch's CPU
+    log_softmax over a short contiguous last axis (C = 2) is an order of magnitude slower.
     """
-    logp = F.log_softmax(logits.permute(2, 0, 1).contiguous(), dim=0)
-    return -logp.gather(0, y.unsqueeze(0)).squeeze(0)
+    logp = F.log_softmax(logits_t, dim=1)
+    return -logp.gather(1, y.unsqueeze(1)).squeeze(1)
 
 
 def train_one_epoch(
@@ -66,10 +66,10 @@ def train_one_epoch(
     for start in range(0, n_train, batch_size):
         idx = order[:, start:start + batch_size].reshape(-1)
         # index_select is several times faster than advanced indexing on CPU
-        xb = x_train.index_select(0, idx).view(n_seeds, -1, x_train.shape[1])
+        xb = x_train.index_select(0, idx).view(n_seeds, -1, x_train.shape[1]).transpose(1, 2)
         yb = y_train.index_select(0, idx).view(n_seeds, -1)
-        _, logits = model.forward_all(xb)
-        loss = cross_entropy(logits, yb).mean(dim=1).sum()
+        _, logits_t = model.forward_features(xb, keep_hidden=False)
+        loss = cross_entropy(logits_t, yb).mean(dim=1).sum()
         if l2 > 0:
             loss = loss + l2 * model.l2_penalty().sum()
         optimiser.zero_grad()
@@ -173,7 +173,7 @@ class Experiment:
         """Every layer on all samples (host copies for the CPU kernels), and per-seed metrics."""
         hidden, logits = model.forward_all(x_all)
         layers = [*hidden, torch.softmax(logits, dim=-1)]
-        losses = cross_entropy(logits, y_all.expand(model.n_seeds, -1))
+        losses = cross_entropy(logits.transpose(1, 2), y_all.expand(model.n_seeds, -1))
         correct = (logits.argmax(dim=-1) == y_all[None, :]).float()
         metrics = {}
         for part, idx in (("train", self.train_idx), ("test", self.test_idx)):
