@@ -1,15 +1,16 @@
 """Benchmarks of ibfast against ibfast.reference and what users would otherwise reach for.
 
-Run (from the repository root; about 4 minutes on a 2-core machine)::
+Run (from the repository root; about 5 minutes on a 2-core machine)::
 
     pytest bench -p no:cacheprovider --benchmark-columns=min,median,rounds
 
-Leave out the slow N = 70000 KDE memory check with ``-m "not slow"``. Every benchmark group
-times the same inputs with each implementation; after the run a table per group gives the
-median time of each implementation, its ratio to ibfast's median and the group's targets with
-PASS / MISS. Each benchmark also asserts that its numbers agree with ibfast's (and ibfast's with
-an exact float64 computation), so a fast wrong answer fails. Absolute times are context only:
-they depend on the machine; the ratios are the point.
+``-m "not slow"`` leaves out the slow ones (the N = 70000 KDE memory check, the full default
+training run) and takes about 2 minutes. Every benchmark group times the same inputs with each
+implementation; after the run a table per group gives the median and min time of each
+implementation, its ratio to ibfast's and the group's targets with PASS / MISS. Each benchmark
+also asserts that its numbers agree with ibfast's (and ibfast's with an exact float64
+computation), so a fast wrong answer fails. Absolute times are context only: they depend on the
+machine; the ratios are the point.
 """
 
 from __future__ import annotations

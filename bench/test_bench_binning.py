@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import ibfast
 import numpy as np
 import pytest
+
+import ibfast
 from ibfast import reference
 
 N, D, N_EDGES = 70000, 1000, 30

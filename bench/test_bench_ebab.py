@@ -17,9 +17,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import ibfast
 import numpy as np
 import pytest
+
+import ibfast
 from ibfast import reference
 
 WIDTHS = (10, 7, 5, 4, 3, 2)

@@ -25,10 +25,11 @@ import gc
 import math
 from typing import Any
 
-import ibfast
 import numpy as np
 import pytest
 import torch
+
+import ibfast
 from ibfast import reference
 
 EPS32 = float(np.finfo(np.float32).eps)
