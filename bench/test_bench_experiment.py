@@ -101,9 +101,7 @@ def test_full_default_run(compare):
 
     df, _ = compare("ibfast", run, rounds=1, warmup_rounds=0)
     t = exp[-1].timings
-    compare.note(
-        f"training {t.train_s:.1f} s for {t.steps} steps ({t.train_s / t.steps * 1e3:.2f} ms/step), "
-        f"recording {t.record_s:.1f} s, waiting on estimation {t.estimate_wait_s:.1f} s"
-    )
+    compare.note(f"training {t.train_s:.1f} s for {t.steps} steps ({t.train_s / t.steps * 1e3:.2f} ms/step), "
+                 f"recording {t.record_s:.1f} s, waiting on estimation {t.estimate_wait_s:.1f} s")
     assert df["epoch"].nunique() == 274 and df["layer"].nunique() == 6
     assert np.isfinite(df["i_xt"]).all() and (df["i_xt"] <= 12 + 1e-9).all()
