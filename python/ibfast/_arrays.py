@@ -16,13 +16,15 @@ def _is_torch_tensor(x: Any) -> bool:
     return type(x).__module__.startswith("torch") and hasattr(x, "detach")
 
 
+def is_cuda_tensor(x: Any) -> bool:
+    """A torch tensor on a CUDA device (computed there by ibfast._cuda, never copied to host)."""
+    return _is_torch_tensor(x) and x.device.type == "cuda"
+
+
 def _torch_to_numpy(x: Any, name: str) -> np.ndarray:
     t = x.detach()
     if t.device.type != "cpu":
-        raise ValueError(
-            f"{name} is a torch tensor on {t.device}; this ibfast build computes on the CPU only "
-            f"(ibfast.cuda_available() is False): pass {name}.cpu()"
-        )
+        raise ValueError(f"{name} is a torch tensor on {t.device}; ibfast computes on the CPU or on CUDA")
     if t.is_complex():
         raise TypeError(f"{name} has complex dtype {t.dtype}; activations must be real")
     if t.dtype.is_floating_point and t.dtype != _torch_float32():
@@ -36,6 +38,12 @@ def _torch_float32() -> Any:
     import torch
 
     return torch.float32
+
+
+def _torch_integer_dtypes() -> tuple[Any, ...]:
+    import torch
+
+    return (torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
 
 
 def _torch_bool() -> Any:
@@ -80,6 +88,47 @@ def as_activations(x: Any, name: str = "T") -> np.ndarray:
         if not np.isfinite(a).all():
             raise ValueError(f"{name} has values beyond the float32 range (|x| > 3.4e38)")
     return np.ascontiguousarray(a)
+
+
+def as_cuda_activations(x: Any, name: str = "T") -> Any:
+    """An (N, d) CUDA tensor as contiguous float32 on its device, validated there (no host copy).
+
+    The same rules as ``as_activations``: other real dtypes are converted, NaN/inf, empty and
+    non-2-D input raise ValueError, complex input TypeError.
+    """
+    import torch
+
+    t = x.detach()
+    if t.is_complex() or not (t.dtype.is_floating_point or t.dtype in _torch_integer_dtypes()):
+        raise TypeError(f"{name} must hold real numbers, got dtype {t.dtype}")
+    if t.dim() != 2:
+        hint = " (one unit: use x.reshape(-1, 1))" if t.dim() == 1 else ""
+        raise ValueError(f"{name} must be 2-D (N samples, d units), got shape {tuple(t.shape)}{hint}")
+    if t.shape[0] == 0 or t.shape[1] == 0:
+        raise ValueError(f"{name} is empty: shape {tuple(t.shape)}")
+    if t.dtype.is_floating_point:
+        finite = torch.isfinite(t)
+        if not bool(finite.all()):
+            bad = int(t.numel() - int(finite.sum()))
+            raise ValueError(f"{name} contains NaN or inf ({bad} of {t.numel()} values)")
+    if t.dtype != torch.float32:
+        t = t.to(torch.float32)
+        if not bool(torch.isfinite(t).all()):
+            raise ValueError(f"{name} has values beyond the float32 range (|x| > 3.4e38)")
+    return t.contiguous()
+
+
+def as_cuda_group_ids(y: Any, n: int, device: Any, name: str = "labels") -> tuple[Any, int]:
+    """Group ids 0..G-1 as a contiguous int32 tensor on ``device``, and G.
+
+    Labels are N small integers: they are mapped on the host (one copy of N ids, not of any
+    activations) with the same rules as ``as_group_ids``.
+    """
+    import torch
+
+    host = y.detach().cpu() if _is_torch_tensor(y) else y
+    ids, n_groups = as_group_ids(host, n, name)
+    return torch.from_numpy(ids).to(device), n_groups
 
 
 def as_group_ids(y: Any, n: int, name: str = "labels") -> tuple[np.ndarray, int]:

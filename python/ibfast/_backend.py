@@ -24,6 +24,36 @@ def cuda_available() -> bool:
     return bool(_cuda.device_count() > 0)
 
 
+def require_cuda() -> Any:
+    """The CUDA module, or a ValueError saying why CUDA cannot be used here."""
+    if _cuda is None:
+        raise ValueError(
+            "CUDA was asked for, but this ibfast was built without its CUDA module (no CUDA "
+            "compiler at build time; reinstall with nvcc on PATH and IBFAST_CUDA=ON)"
+        )
+    if _cuda.device_count() == 0:
+        raise ValueError("CUDA was asked for, but no CUDA device is visible on this machine")
+    return _cuda
+
+
+def resolve_device(x: Any, device: str = "auto") -> str:
+    """'cpu' or 'cuda' for input x: "auto" follows the input (CUDA tensors stay on their GPU)."""
+    if device not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
+    if device == "auto":
+        device = "cuda" if type(x).__module__.startswith("torch") and getattr(x, "is_cuda", False) else "cpu"
+    if device == "cuda":
+        require_cuda()
+    return device
+
+
+def cuda_stream(tensor: Any) -> int:
+    """The current CUDA stream of the tensor's device, as the integer the kernels take."""
+    import torch
+
+    return int(torch.cuda.current_stream(tensor.device).cuda_stream)
+
+
 def build_info() -> dict[str, Any]:
     """Compiler, OpenMP threads, SIMD level and CUDA status of this build."""
     info: dict[str, Any] = dict(_core.build_info())

@@ -11,15 +11,28 @@ from typing import Any
 
 import numpy as np
 
-from .. import _core
-from .._arrays import as_activations, as_group_ids, positive_finite, positive_int
+from .._arrays import positive_finite, positive_int
 from .._units import Units, check_units, from_nats
-from ..kernels import resolve_lower, sorted_edges, width_codes
+from ..kernels import (
+    Array,
+    ebab_edges_of,
+    edge_codes,
+    group_ids_like,
+    intake,
+    layer_min_max,
+    resolve_lower,
+    row_entropy_nats,
+    sorted_edges,
+    width_codes,
+)
 from .result import MIResult
 
 
 class BinningEstimator(ABC):
-    """Common call shape: ``estimator(T, labels=None, *, input_ids=None) -> MIResult``."""
+    """Common call shape: ``estimator(T, labels=None, *, input_ids=None, device="auto") -> MIResult``.
+
+    A CUDA tensor T is binned and counted on its GPU (``device="auto"`` follows the input).
+    """
 
     name: str = "binning"
 
@@ -27,24 +40,26 @@ class BinningEstimator(ABC):
         self.units: Units = check_units(units)
 
     @abstractmethod
-    def _codes(self, x: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
-        """Bin codes of a validated float32 matrix, and details worth reporting."""
+    def _codes(self, x: Array) -> tuple[Array, dict[str, Any]]:
+        """Bin codes of a validated float32 matrix (numpy or CUDA), and details worth reporting."""
 
-    def codes(self, T: Any) -> np.ndarray:
+    def codes(self, T: Any, device: str = "auto") -> Any:
         """The int32 bin codes of T (N, d) that the entropies are computed on."""
-        return self._codes(as_activations(T))[0]
+        return self._codes(intake(T, device))[0]
 
-    def __call__(self, T: Any, labels: Any = None, *, input_ids: Any = None) -> MIResult:
-        x = as_activations(T)
+    def __call__(
+        self, T: Any, labels: Any = None, *, input_ids: Any = None, device: str = "auto"
+    ) -> MIResult:
+        x = intake(T, device)
         n = x.shape[0]
         groupings, sizes = [], []
         for name, g in (("labels", labels), ("input_ids", input_ids)):
             if g is not None:
-                gid, size = as_group_ids(g, n, name=name)
+                gid, size = group_ids_like(g, x, name=name)
                 groupings.append(gid)
                 sizes.append(size)
         codes, details = self._codes(x)
-        h, h_given, n_distinct = _core.row_entropy(codes, groupings, sizes)
+        h, h_given, n_distinct = row_entropy_nats(codes, groupings, sizes)
         given = iter(h_given)
         h_given_y = next(given) if labels is not None else None
         h_given_x = next(given) if input_ids is not None else 0.0
@@ -67,16 +82,16 @@ class EdgeBinningEstimator(BinningEstimator):
     """Binning by sorted edges: a value takes the largest edge <= it, -1 below the first."""
 
     @abstractmethod
-    def _edges(self, x: np.ndarray) -> np.ndarray:
+    def _edges(self, x: Array) -> np.ndarray:
         """The float64 edges for a validated layer."""
 
-    def edges(self, T: Any) -> np.ndarray:
+    def edges(self, T: Any, device: str = "auto") -> np.ndarray:
         """The bin edges this estimator uses for T."""
-        return self._edges(as_activations(T))
+        return self._edges(intake(T, device))
 
-    def _codes(self, x: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+    def _codes(self, x: Array) -> tuple[Array, dict[str, Any]]:
         edges = self._edges(x)
-        return np.asarray(_core.bin_by_edges(x, edges)), {"n_edges": int(edges.size)}
+        return edge_codes(x, edges), {"n_edges": int(edges.size)}
 
 
 class FixedRange(EdgeBinningEstimator):
@@ -103,7 +118,7 @@ class FixedRange(EdgeBinningEstimator):
         self.lo, self.hi = float(lo), float(hi)
         self._fixed_edges = sorted_edges(np.linspace(self.lo, self.hi, self.n_bins))
 
-    def _edges(self, x: np.ndarray) -> np.ndarray:
+    def _edges(self, x: Array) -> np.ndarray:
         return self._fixed_edges
 
 
@@ -116,8 +131,8 @@ class AdaptiveRange(EdgeBinningEstimator):
         super().__init__(units)
         self.n_bins = positive_int(n_bins, "n_bins")
 
-    def _edges(self, x: np.ndarray) -> np.ndarray:
-        return np.linspace(float(x.min()), float(x.max()), self.n_bins)
+    def _edges(self, x: Array) -> np.ndarray:
+        return np.linspace(*layer_min_max(x), self.n_bins)
 
 
 class EBAB(EdgeBinningEstimator):
@@ -140,8 +155,8 @@ class EBAB(EdgeBinningEstimator):
         resolve_lower(np.zeros(1, np.float32), lower)  # validates the argument
         self.lower = lower
 
-    def _edges(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(_core.ebab_edges(x, self.n_bins, resolve_lower(x, self.lower)))
+    def _edges(self, x: Array) -> np.ndarray:
+        return ebab_edges_of(x, self.n_bins, resolve_lower(x, self.lower))
 
 
 class BinWidth(BinningEstimator):
@@ -156,5 +171,5 @@ class BinWidth(BinningEstimator):
         super().__init__(units)
         self.width = positive_finite(width, "width")
 
-    def _codes(self, x: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+    def _codes(self, x: Array) -> tuple[Array, dict[str, Any]]:
         return width_codes(x, self.width), {}

@@ -11,14 +11,14 @@ class term on that class's rows only, from the same bound (as Saxe et al. did).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
 
-from .. import _core
-from .._arrays import as_activations, as_group_ids, positive_finite
+from .._arrays import positive_finite
 from .._units import Units, check_units, from_nats
-from ..kernels import check_alpha
+from ..kernels import Array, check_alpha, group_ids_like, intake, kde_lse_many, layer_min_max
 from .result import MIResult
 
 Bound = Literal["upper", "lower"]
@@ -30,61 +30,89 @@ def _check_bound(bound: str) -> Bound:
     return bound  # type: ignore[return-value]
 
 
-def kde_mi_nats(
-    x: np.ndarray, group_ids: np.ndarray | None, noise_variance: float, bound: Bound
+def _mean(a: Any) -> float:
+    return float(a.mean())  # numpy or torch (one device-to-host scalar)
+
+
+def _within_term(gid: Any, lse_within: Any) -> float:
+    """sum_c p(c) (ln n_c - mean_{i in c} lse_within_i) = (1/N) sum_i (ln n_c(i) - lse_within_i)."""
+    if isinstance(gid, np.ndarray):
+        counts = np.bincount(gid)
+        return float(np.mean(np.log(counts[gid]) - lse_within))
+    import torch
+
+    counts = torch.bincount(gid.long()).to(torch.float64)
+    return float((torch.log(counts[gid.long()]) - lse_within).mean())
+
+
+def kde_quantities(
+    n: int, d: int, noise_variance: float, lse_all: Any, lse_within: Any, gid: Any
 ) -> dict[str, float | None]:
-    """The KDE quantities in nats for a validated float32 matrix and optional int32 group ids."""
-    n, d = x.shape
-    alpha = check_alpha(1.0 / ((2.0 if bound == "upper" else 8.0) * noise_variance))
-    lse_all, lse_within = _core.kde_log_sum_exp(x, alpha, group_ids)
+    """The KDE quantities in nats from the per-row log-sum-exps of one layer."""
     h_noise = 0.5 * d * math.log(2.0 * math.pi * math.e * noise_variance)
     # Each lse_i lies in [0, ln N]; the clamp only removes float rounding at the ends.
-    i_xt = min(max(math.log(n) - float(np.mean(lse_all)), 0.0), math.log(n))
+    i_xt = min(max(math.log(n) - _mean(lse_all), 0.0), math.log(n))
     out: dict[str, float | None] = {
         "i_xt": i_xt, "h_t": h_noise + i_xt, "h_t_given_x": h_noise,
         "i_ty": None, "h_t_given_y": None,
     }
-    if group_ids is not None:
-        counts = np.bincount(group_ids)
-        # sum_c p(c) (ln n_c - mean_{i in c} lse_within_i) = (1/N) sum_i (ln n_c(i) - lse_within_i)
-        i_within = float(np.mean(np.log(counts[group_ids]) - np.asarray(lse_within)))
+    if lse_within is not None:
+        i_within = _within_term(gid, lse_within)
         out["h_t_given_y"] = h_noise + i_within
         out["i_ty"] = i_xt - i_within
     return out
 
 
 class KDEBase:
+    """Common call shape: ``estimator(T, labels=None, *, input_ids=None, device="auto")``, and
+    ``estimator.many(Ts, labels)`` for many layers at once (one batched launch on CUDA)."""
+
     name = "kde"
 
     def __init__(self, bound: str, units: str) -> None:
         self.bound: Bound = _check_bound(bound)
         self.units: Units = check_units(units)
 
-    def noise_variance_for(self, x: np.ndarray) -> float:
+    def noise_variance_for(self, x: Array) -> float:
         raise NotImplementedError
 
-    def __call__(self, T: Any, labels: Any = None, *, input_ids: Any = None) -> MIResult:
+    def __call__(
+        self, T: Any, labels: Any = None, *, input_ids: Any = None, device: str = "auto"
+    ) -> MIResult:
         """Estimate for T (N, d). ``input_ids`` is checked but changes nothing: H(T|X) is the
         noise entropy whether or not inputs repeat."""
-        x = as_activations(T)
-        n = x.shape[0]
-        gid = None if labels is None else as_group_ids(labels, n, name="labels")[0]
-        if input_ids is not None:
-            as_group_ids(input_ids, n, name="input_ids")
-        s2 = self.noise_variance_for(x)
-        q = kde_mi_nats(x, gid, s2, self.bound)
+        return self.many([T], labels, input_ids=input_ids, device=device)[0]
+
+    def many(
+        self, Ts: Sequence[Any], labels: Any = None, *, input_ids: Any = None, device: str = "auto"
+    ) -> list[MIResult]:
+        """Estimates for several layers over the same N samples (e.g. every layer and seed of one
+        epoch), with one kernel call for all of them."""
+        xs = [intake(T, device, name="T" if len(Ts) == 1 else f"Ts[{k}]") for k, T in enumerate(Ts)]
+        gids = []
+        for x in xs:
+            gids.append(None if labels is None else group_ids_like(labels, x, name="labels")[0])
+            if input_ids is not None:
+                group_ids_like(input_ids, x, name="input_ids")
+        s2s = [self.noise_variance_for(x) for x in xs]
+        factor = 2.0 if self.bound == "upper" else 8.0
+        lses = kde_lse_many(xs, [check_alpha(1.0 / (factor * s2)) for s2 in s2s], gids)
         u = self.units
 
         def conv(v: float | None) -> float | None:
             return None if v is None else from_nats(v, u)
 
-        return MIResult(
-            estimator=f"{self.name}_{self.bound}", units=u, n_samples=n,
-            i_xt=from_nats(q["i_xt"] or 0.0, u), h_t=from_nats(q["h_t"] or 0.0, u),
-            h_t_given_x=from_nats(q["h_t_given_x"] or 0.0, u),
-            i_ty=conv(q["i_ty"]), h_t_given_y=conv(q["h_t_given_y"]),
-            details={"noise_variance": s2, "bound": self.bound},
-        )
+        results = []
+        for x, gid, s2, (lse_all, lse_within) in zip(xs, gids, s2s, lses, strict=True):
+            q = kde_quantities(x.shape[0], x.shape[1], s2, lse_all, lse_within, gid)
+            results.append(MIResult(
+                estimator=f"{self.name}_{self.bound}", units=u, n_samples=x.shape[0],
+                i_xt=from_nats(q["i_xt"] or 0.0, u), h_t=from_nats(q["h_t"] or 0.0, u),
+                h_t_given_x=from_nats(q["h_t_given_x"] or 0.0, u),
+                i_ty=conv(q["i_ty"]), h_t_given_y=conv(q["h_t_given_y"]),
+                details={"noise_variance": s2, "bound": self.bound},
+            ))
+        return results
 
 
 class KDE(KDEBase):
@@ -99,7 +127,7 @@ class KDE(KDEBase):
         super().__init__(bound, units)
         self.noise_variance = positive_finite(noise_variance, "noise_variance")
 
-    def noise_variance_for(self, x: np.ndarray) -> float:
+    def noise_variance_for(self, x: Array) -> float:
         return self.noise_variance
 
 
@@ -119,6 +147,7 @@ class AdaptiveKDE(KDEBase):
         super().__init__(bound, units)
         self.scale = positive_finite(scale, "scale")
 
-    def noise_variance_for(self, x: np.ndarray) -> float:
-        top = float(np.abs(x).max())
+    def noise_variance_for(self, x: Array) -> float:
+        lo, hi = layer_min_max(x)
+        top = max(abs(lo), abs(hi))
         return self.scale * (top if top > 0 else 1.0)

@@ -1,0 +1,113 @@
+// ibfast._cuda: the CUDA kernels, called with device pointers, sizes and a stream as integers
+// (pybind11 has no DLPack caster and ibfast does not link libtorch). ibfast.kernels validates and
+// allocates every buffer with torch on the tensor's device before calling in here.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <optional>
+#include <tuple>
+#include <vector>
+
+#include "ibfast/cuda.hpp"
+
+namespace py = pybind11;
+namespace ic = ibfast::cuda;
+
+namespace {
+
+template <typename T>
+T* ptr(std::uintptr_t p) {
+  return reinterpret_cast<T*>(p);
+}
+
+py::array_t<double> to_array(const std::vector<double>& v) {
+  py::array_t<double> out(static_cast<py::ssize_t>(v.size()));
+  std::copy(v.begin(), v.end(), out.mutable_data());
+  return out;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_cuda, m) {
+  m.doc() = "ibfast CUDA kernels on device pointers. Call them through ibfast.kernels.";
+  m.attr("max_edges") = ic::kMaxEdges;
+
+  m.def("device_count", &ic::device_count, "CUDA devices visible (0 without driver or device).");
+
+  // Every call releases the GIL: the work is enqueued on (and may wait for) a CUDA stream and
+  // touches no Python object.
+  m.def(
+      "bin_by_edges",
+      [](std::uintptr_t x, std::int64_t count, const py::array_t<double, py::array::c_style>& edges,
+         std::uintptr_t codes, std::uintptr_t stream) {
+        const double* e = edges.data();
+        const auto n_edges = static_cast<std::int64_t>(edges.size());
+        py::gil_scoped_release release;
+        ic::bin_by_edges(ptr<const float>(x), count, e, n_edges, ptr<std::int32_t>(codes), stream);
+      },
+      py::arg("x"), py::arg("count"), py::arg("edges").noconvert(), py::arg("codes"), py::arg("stream"));
+
+  m.def(
+      "bin_by_width",
+      [](std::uintptr_t x, std::int64_t count, double width, std::uintptr_t codes, std::uintptr_t stream) {
+        py::gil_scoped_release release;
+        ic::bin_by_width(ptr<const float>(x), count, width, ptr<std::int32_t>(codes), stream);
+      },
+      py::arg("x"), py::arg("count"), py::arg("width"), py::arg("codes"), py::arg("stream"));
+
+  m.def(
+      "ebab_edges",
+      [](std::uintptr_t x, std::int64_t count, std::int64_t n_bins, std::optional<double> lower,
+         std::uintptr_t stream) {
+        std::vector<double> edges;
+        {
+          py::gil_scoped_release release;
+          edges = ic::ebab_edges(ptr<const float>(x), count, n_bins, lower.has_value(),
+                                 lower.value_or(0.0), stream);
+        }
+        return to_array(edges);
+      },
+      py::arg("x"), py::arg("count"), py::arg("n_bins"), py::arg("lower"), py::arg("stream"));
+
+  m.def(
+      "row_entropy",
+      [](std::uintptr_t codes, std::int64_t n, std::int64_t d, const std::vector<std::uintptr_t>& groupings,
+         const std::vector<std::int64_t>& n_groups, std::uintptr_t stream) {
+        if (groupings.size() != n_groups.size()) throw py::value_error("one n_groups per grouping");
+        std::vector<const std::int32_t*> g;
+        for (auto p : groupings) g.push_back(ptr<const std::int32_t>(p));
+        ibfast::RowEntropy r;
+        {
+          py::gil_scoped_release release;
+          r = ic::row_entropy(ptr<const std::int32_t>(codes), n, d, g, n_groups, stream);
+        }
+        return py::make_tuple(r.h_rows, r.h_given, r.n_distinct);
+      },
+      py::arg("codes"), py::arg("n"), py::arg("d"), py::arg("groupings"), py::arg("n_groups"),
+      py::arg("stream"));
+
+  m.def(
+      "kde_log_sum_exp",
+      [](const std::vector<std::tuple<std::uintptr_t, std::int64_t, std::int64_t, double, std::uintptr_t,
+                                      std::uintptr_t, std::uintptr_t>>& items,
+         std::uintptr_t stream) {
+        std::vector<ic::KdeItem> v;
+        v.reserve(items.size());
+        for (const auto& [x, n, d, alpha, groups, out_all, out_within] : items) {
+          ic::KdeItem it;
+          it.x = ptr<const float>(x);
+          it.n = n;
+          it.d = d;
+          it.alpha = alpha;
+          it.groups = ptr<const std::int32_t>(groups);
+          it.out_all = ptr<double>(out_all);
+          it.out_within = ptr<double>(out_within);
+          v.push_back(it);
+        }
+        py::gil_scoped_release release;
+        ic::kde_log_sum_exp(v, stream);
+      },
+      py::arg("items"), py::arg("stream"),
+      "items: (x, n, d, alpha, groups or 0, out_all, out_within or 0) device pointers and sizes.");
+}

@@ -1,0 +1,52 @@
+// Shared by the .cu files: error checks, the stream cast, stream-ordered scratch memory.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+
+#include "ibfast/cuda.hpp"
+
+namespace ibfast::cuda::detail {
+
+inline void check(cudaError_t err, const char* what) {
+  if (err != cudaSuccess) {
+    throw std::runtime_error(std::string("ibfast CUDA: ") + what + ": " + cudaGetErrorString(err));
+  }
+}
+
+// Checks the launch just made (bad configuration, no kernel image for this GPU).
+inline void check_launch(const char* kernel) { check(cudaGetLastError(), kernel); }
+
+inline cudaStream_t as_stream(Stream s) { return reinterpret_cast<cudaStream_t>(s); }
+
+inline unsigned blocks_for(long long work, unsigned threads, unsigned cap = 65535u * 8u) {
+  long long b = (work + threads - 1) / threads;
+  if (b < 1) b = 1;
+  return static_cast<unsigned>(b > cap ? cap : b);
+}
+
+// Scratch memory from the stream-ordered allocator, freed on the same stream when it goes out
+// of scope (also when an exception unwinds).
+template <typename T>
+class Scratch {
+ public:
+  Scratch(std::size_t count, cudaStream_t stream) : stream_(stream), count_(count) {
+    if (count_ > 0) check(cudaMallocAsync(reinterpret_cast<void**>(&ptr_), count_ * sizeof(T), stream_), "cudaMallocAsync");
+  }
+  ~Scratch() {
+    if (ptr_ != nullptr) cudaFreeAsync(ptr_, stream_);
+  }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  T* get() const { return ptr_; }
+  std::size_t size() const { return count_; }
+
+ private:
+  cudaStream_t stream_;
+  std::size_t count_;
+  T* ptr_ = nullptr;
+};
+
+}  // namespace ibfast::cuda::detail

@@ -1,0 +1,58 @@
+// The CUDA kernels' plain C++ API: device pointers in, no CUDA types in this header.
+// A stream is a cudaStream_t passed as an integer (0 = the legacy default stream), so the Python
+// layer can hand over torch.cuda.current_stream().cuda_stream. Every function enqueues its work on
+// that stream; the ones that return host values synchronise it. Errors throw std::runtime_error
+// with the CUDA error string.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "ibfast/distinct_rows.hpp"
+
+namespace ibfast::cuda {
+
+using Stream = std::uintptr_t;
+
+// Devices visible to the CUDA runtime; 0 (never an exception) without a driver or a device.
+int device_count();
+
+// Most edges bin_by_edges takes on the GPU (they travel as a kernel argument).
+constexpr std::int64_t kMaxEdges = 512;
+
+// As ibfast::bin_by_edges / bin_by_width, for count floats at x (device) into codes (device).
+// edges is a host array, sorted ascending, n_edges <= kMaxEdges.
+void bin_by_edges(const float* x, std::int64_t count, const double* edges, std::int64_t n_edges,
+                  std::int32_t* codes, Stream stream);
+void bin_by_width(const float* x, std::int64_t count, double width, std::int32_t* codes,
+                  Stream stream);
+
+// As ibfast::ebab_edges for count floats at x (device). Returns host edges; synchronises.
+std::vector<double> ebab_edges(const float* x, std::int64_t count, std::int64_t n_bins,
+                               bool has_lower, double lower, Stream stream);
+
+// As ibfast::row_entropy for an (n, d) int32 matrix at codes (device); each grouping is a device
+// array of n ids in [0, n_groups[k]). Exact: rows are grouped by a 64-bit hash and the grouping is
+// verified on the device; should two different rows ever share a hash, the result is computed
+// exactly on the host instead. Returns host values; synchronises.
+RowEntropy row_entropy(const std::int32_t* codes, std::int64_t n, std::int64_t d,
+                       const std::vector<const std::int32_t*>& groupings,
+                       const std::vector<std::int64_t>& n_groups, Stream stream);
+
+// One KDE log-sum-exp problem (see ibfast::kde_log_sum_exp): x (n, d) row-major float32 on the
+// device, optional group ids (device, int32, values >= 0), outputs float64 on the device
+// (out_within may be null; it is written only when groups is not null).
+struct KdeItem {
+  const float* x = nullptr;
+  std::int64_t n = 0;
+  std::int64_t d = 0;
+  double alpha = 0.0;
+  const std::int32_t* groups = nullptr;
+  double* out_all = nullptr;
+  double* out_within = nullptr;
+};
+
+// Many problems in one launch sequence (layers, epochs, seeds), so that small matrices (a
+// 4096 x 10 layer is microseconds of work) fill the GPU together.
+void kde_log_sum_exp(const std::vector<KdeItem>& items, Stream stream);
+
+}  // namespace ibfast::cuda
