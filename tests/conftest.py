@@ -208,3 +208,29 @@ def all_12bit_patterns() -> np.ndarray:
     """All 4096 12-bit patterns as a (4096, 12) float32 0/1 matrix, one pattern per row."""
     x = np.arange(4096)[:, None]
     return ((x >> np.arange(12)[None, :]) & 1).astype(np.float32)
+
+
+# --------------------------------------------------------------------------------------------
+# CUDA: tests marked `cuda` skip in two steps (module not built / no device); with
+# IBFAST_REQUIRE_CUDA=1 (bench/gpu_check.sh on a GPU machine) either reason is a failure instead.
+# --------------------------------------------------------------------------------------------
+def cuda_unavailable_reason() -> str | None:
+    if not ibfast.cuda_built():
+        return "ibfast was built without its CUDA module"
+    if not ibfast.cuda_available():
+        return "no CUDA device visible"
+    return None
+
+
+@pytest.fixture
+def cuda_device():
+    """A torch CUDA device for tests marked cuda (skipped, or failed when required, without)."""
+    torch = pytest.importorskip("torch")
+    reason = cuda_unavailable_reason()
+    if reason is not None:
+        import os
+
+        if os.environ.get("IBFAST_REQUIRE_CUDA") == "1":
+            pytest.fail(f"IBFAST_REQUIRE_CUDA=1 but {reason}")
+        pytest.skip(reason)
+    return torch.device("cuda")

@@ -1,0 +1,143 @@
+"""CUDA backend: every kernel and estimator on the GPU agrees with the CPU; errors are the same.
+
+Marked `cuda`: skipped without the CUDA module or a device; IBFAST_REQUIRE_CUDA=1 makes that a
+failure (bench/gpu_check.sh sets it on GPU machines).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import activations
+
+import ibfast
+from ibfast import kernels
+
+torch = pytest.importorskip("torch")
+
+
+SHAPES = [(1, 1), (7, 3), (130, 1), (257, 10), (1000, 33), (4096, 10), (300, 200)]
+KINDS = ["gauss", "relu", "tanh_sat", "swish", "few", "binary"]
+
+
+def _data(kind, n, d, seed=0):
+    rng = np.random.default_rng(seed)
+    t = activations(kind, n, d, rng)
+    y = rng.integers(0, 3, n)
+    return t, y
+
+
+@pytest.mark.parametrize(("n", "d"), SHAPES)
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.cuda
+def test_binning_kernels_match_cpu_exactly(cuda_device, kind, n, d):
+    t, _ = _data(kind, n, d)
+    g = torch.from_numpy(t).to(cuda_device)
+    edges = np.linspace(-1, 1, 30)
+    cpu_codes = kernels.bin_by_edges(t, edges)
+    np.testing.assert_array_equal(kernels.bin_by_edges(g, edges).cpu().numpy(), cpu_codes)
+    np.testing.assert_array_equal(kernels.bin_by_width(g, 0.07).cpu().numpy(), kernels.bin_by_width(t, 0.07))
+    for lower in ("auto", None, 0.0, -1.000001):
+        np.testing.assert_array_equal(kernels.ebab_edges(g, 30, lower), kernels.ebab_edges(t, 30, lower))
+
+
+@pytest.mark.parametrize(("n", "d"), SHAPES)
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.cuda
+def test_row_entropy_matches_cpu(cuda_device, kind, n, d):
+    t, y = _data(kind, n, d)
+    codes = kernels.bin_by_width(t, 0.25)
+    ids = np.arange(n) // 2
+    cpu = kernels.distinct_row_entropy(codes, y, ids)
+    gpu = kernels.distinct_row_entropy(torch.from_numpy(codes).to(cuda_device), y, ids)
+    assert gpu.n_distinct == cpu.n_distinct
+    assert gpu.h == pytest.approx(cpu.h, abs=1e-12)
+    np.testing.assert_allclose(gpu.h_given, cpu.h_given, atol=1e-12)
+
+
+@pytest.mark.parametrize(("n", "d"), SHAPES)
+@pytest.mark.parametrize("alpha", [0.5, 50.0, 500.0])
+@pytest.mark.cuda
+def test_kde_log_sum_exp_matches_cpu(cuda_device, n, d, alpha):
+    t, y = _data("tanh_sat", n, d)
+    a_cpu, w_cpu = kernels.kde_log_sum_exp(t, alpha, y)
+    a_gpu, w_gpu = kernels.kde_log_sum_exp(torch.from_numpy(t).to(cuda_device), alpha, y)
+    assert a_gpu.device.type == "cuda" and a_gpu.dtype == torch.float64
+    np.testing.assert_allclose(a_gpu.cpu().numpy(), a_cpu, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(w_gpu.cpu().numpy(), w_cpu, rtol=1e-5, atol=1e-6)
+
+
+ESTIMATORS = {
+    "fixed_range": ibfast.FixedRange(), "bin_width": ibfast.BinWidth(0.07),
+    "adaptive_range": ibfast.AdaptiveRange(), "ebab": ibfast.EBAB(),
+    "kde_upper": ibfast.KDE(1e-3), "kde_lower": ibfast.KDE(1e-1, bound="lower"),
+    "adaptive_kde": ibfast.AdaptiveKDE(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.cuda
+def test_estimators_match_cpu(cuda_device, name, kind):
+    t, y = _data(kind, 2000, 8, seed=5)
+    est = ESTIMATORS[name]
+    cpu = est(t, y)
+    gpu = est(torch.from_numpy(t).to(cuda_device), torch.from_numpy(y).to(cuda_device))
+    tol = 1e-9 if not name.startswith(("kde", "adaptive_kde")) else 1e-5 * max(1.0, abs(cpu.i_xt))
+    assert gpu.i_xt == pytest.approx(cpu.i_xt, abs=tol)
+    assert gpu.i_ty == pytest.approx(cpu.i_ty, abs=tol)
+
+
+@pytest.mark.cuda
+def test_kde_many_equals_one_by_one(cuda_device):
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 4096)
+    widths = (10, 7, 5, 4, 3, 2)
+    layers = [torch.from_numpy(activations("tanh_sat", 4096, d, rng)).to(cuda_device) for d in widths]
+    est = ibfast.KDE(1e-3)
+    batched = est.many(layers * 4, y)
+    for k, r in enumerate(batched):
+        one = est(layers[k % 6], y)
+        assert r.i_xt == pytest.approx(one.i_xt, rel=1e-9)
+        assert r.i_ty == pytest.approx(one.i_ty, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.cuda
+def test_bad_input_on_the_gpu_path(cuda_device):
+    t = torch.zeros(10, 3, device=cuda_device)
+    t[3, 1] = float("nan")
+    with pytest.raises(ValueError, match="NaN or inf"):
+        ibfast.EBAB()(t)
+    with pytest.raises(ValueError, match="2-D"):
+        ibfast.KDE()(torch.zeros(10, device=cuda_device))
+    with pytest.raises(ValueError, match="labels has 3 entries"):
+        ibfast.KDE()(torch.zeros(10, 2, device=cuda_device), np.arange(3))
+    with pytest.raises(ValueError, match="must be on"):
+        kernels.kde_lse_many([torch.zeros(4, 2, device=cuda_device), np.zeros((4, 2), np.float32)],
+                             [1.0, 1.0], [None, None])
+    # non-contiguous and float64 device input give the CPU numbers
+    base = torch.from_numpy(_data("gauss", 300, 6)[0]).double().to(cuda_device)
+    view = base.t().contiguous().t()
+    assert ibfast.KDE(0.1)(view).i_xt == pytest.approx(ibfast.KDE(0.1)(base.cpu().numpy()).i_xt, rel=1e-5)
+
+
+@pytest.mark.cuda
+def test_experiment_on_cuda_matches_cpu(cuda_device):
+    from ibfast.experiment import Experiment, ExperimentConfig
+
+    cfg = dict(epochs=4, seeds=(0, 1), hidden=(8, 5), record_epochs=(0, 3), estimators=("kde_upper",),
+               batch_size=512)
+    cpu = Experiment(ExperimentConfig(**cfg)).run()
+    gpu = Experiment(ExperimentConfig(**cfg, device="cuda")).run()
+    np.testing.assert_allclose(gpu["train_loss"], cpu["train_loss"], rtol=1e-4)
+    np.testing.assert_allclose(gpu["i_xt"], cpu["i_xt"], rtol=1e-3)
+
+
+def test_asking_for_cuda_without_it_is_a_clear_error():
+    """Runs everywhere: on a machine without CUDA, device='cuda' names the reason."""
+    if ibfast.cuda_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ValueError, match="CUDA was asked for"):
+        ibfast.EBAB()(np.zeros((4, 2), np.float32), device="cuda")
+    with pytest.raises(ValueError, match="CUDA was asked for"):
+        kernels.kde_log_sum_exp(np.zeros((4, 2), np.float32), 1.0, device="cuda")
