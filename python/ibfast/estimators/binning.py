@@ -7,6 +7,7 @@ computed from ``input_ids`` where inputs repeat; I(T;Y) = H(T) - sum_c p(c) H(T 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -60,9 +61,21 @@ class BinningEstimator(ABC):
                 sizes.append(size)
         codes, details = self._codes(x)
         h, h_given, n_distinct = row_entropy_nats(codes, groupings, sizes)
+        return self._result(n, h, h_given, n_distinct, labels is not None, input_ids is not None, details)
+
+    def many(
+        self, Ts: Sequence[Any], labels: Any = None, *, input_ids: Any = None, device: str = "auto"
+    ) -> list[MIResult]:
+        """Estimates for several layers (the same call shape as the KDE family's ``many``)."""
+        return [self(T, labels, input_ids=input_ids, device=device) for T in Ts]
+
+    def _result(
+        self, n: int, h: float, h_given: list[float], n_distinct: int, has_labels: bool,
+        has_inputs: bool, details: dict[str, Any],
+    ) -> MIResult:
         given = iter(h_given)
-        h_given_y = next(given) if labels is not None else None
-        h_given_x = next(given) if input_ids is not None else 0.0
+        h_given_y = next(given) if has_labels else None
+        h_given_x = next(given) if has_inputs else 0.0
         u = self.units
         details["n_distinct"] = int(n_distinct)
         return MIResult(

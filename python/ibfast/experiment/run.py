@@ -138,6 +138,7 @@ class Experiment:
         train_idx = torch.from_numpy(self.train_idx).to(device)
         x_train, y_train = x_all[train_idx], y_all[train_idx]
         batch_gens = batch_generators(c.seeds)
+        on_gpu = device.type == "cuda"
         record = set(self.record.tolist())
 
         pending: list[Future[list[dict[str, Any]]]] = []
@@ -152,7 +153,10 @@ class Experiment:
                 if epoch in record:
                     t1 = time.perf_counter()
                     layers, metrics = self._record(model, x_all, y_all)
-                    pending.append(pool.submit(self._estimate, epoch, layers, metrics))
+                    if on_gpu:  # the GPU computes asynchronously already; no thread needed
+                        rows.extend(self._estimate(epoch, layers, metrics))
+                    else:
+                        pending.append(pool.submit(self._estimate, epoch, layers, metrics))
                     self.timings.record_s += time.perf_counter() - t1
                     t2 = time.perf_counter()
                     while len(pending) > _MAX_PENDING:
@@ -169,8 +173,9 @@ class Experiment:
     @torch.no_grad()
     def _record(
         self, model: SeedBatchedMLP, x_all: torch.Tensor, y_all: torch.Tensor
-    ) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
-        """Every layer on all samples (host copies for the CPU kernels), and per-seed metrics."""
+    ) -> tuple[list[Any], dict[str, np.ndarray]]:
+        """Every layer on all samples (host copies for the CPU kernels, device tensors on a GPU),
+        and per-seed metrics."""
         hidden, logits = model.forward_all(x_all)
         layers = [*hidden, torch.softmax(logits, dim=-1)]
         losses = cross_entropy(logits.transpose(1, 2), y_all.expand(model.n_seeds, -1))
@@ -180,30 +185,32 @@ class Experiment:
             sel = torch.from_numpy(idx).to(x_all.device)
             metrics[f"{part}_loss"] = losses[:, sel].mean(dim=1).cpu().numpy()
             metrics[f"{part}_acc"] = correct[:, sel].mean(dim=1).cpu().numpy()
+        if x_all.is_cuda:  # stays on the GPU: estimated there, batched over seeds and layers
+            return [t.detach().contiguous() for t in layers], metrics
         # C-contiguous host copies: the estimators then take each seed's (N, width) slice as is
         return [t.detach().cpu().contiguous().numpy() for t in layers], metrics
 
     # -- estimation (worker thread) ---------------------------------------------------------------
     def _estimate(
-        self, epoch: int, layers: list[np.ndarray], metrics: dict[str, np.ndarray]
+        self, epoch: int, layers: list[Any], metrics: dict[str, np.ndarray]
     ) -> list[dict[str, Any]]:
         c = self.config
         labels = self.dataset.y
+        seeds_layers = [(s, k) for s in range(len(c.seeds)) for k in range(len(layers))]
+        matrices = [layers[k][s] for s, k in seeds_layers]
         rows = []
-        for s, seed in enumerate(c.seeds):
-            for k, layer in enumerate(layers):
-                t = layer[s]
-                for name, est in self.estimators.items():
-                    r = est(t, labels)
-                    rows.append({
-                        "data": self.dataset.name, "activation": c.activation, "l2": c.l2,
-                        "seed": seed, "epoch": epoch, "layer": k + 1, "width": t.shape[1],
-                        "is_output": k == len(layers) - 1, "estimator": name,
-                        "i_xt": r.i_xt, "i_ty": r.i_ty, "h_t": r.h_t,
-                        "train_loss": float(metrics["train_loss"][s]),
-                        "train_acc": float(metrics["train_acc"][s]),
-                        "test_loss": float(metrics["test_loss"][s]),
-                        "test_acc": float(metrics["test_acc"][s]),
-                        "split": "shuffled" if c.shuffle_split else "ordered",
-                    })
+        for name, est in self.estimators.items():
+            # one call for every seed and layer: a single batched launch for the KDE on a GPU
+            for (s, k), r in zip(seeds_layers, est.many(matrices, labels), strict=True):
+                rows.append({
+                    "data": self.dataset.name, "activation": c.activation, "l2": c.l2,
+                    "seed": c.seeds[s], "epoch": epoch, "layer": k + 1, "width": layers[k].shape[2],
+                    "is_output": k == len(layers) - 1, "estimator": name,
+                    "i_xt": r.i_xt, "i_ty": r.i_ty, "h_t": r.h_t,
+                    "train_loss": float(metrics["train_loss"][s]),
+                    "train_acc": float(metrics["train_acc"][s]),
+                    "test_loss": float(metrics["test_loss"][s]),
+                    "test_acc": float(metrics["test_acc"][s]),
+                    "split": "shuffled" if c.shuffle_split else "ordered",
+                })
         return rows
