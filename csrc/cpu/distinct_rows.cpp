@@ -1,5 +1,7 @@
 #include "ibfast/distinct_rows.hpp"
 
+#include "ibfast/bits.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -9,15 +11,6 @@
 namespace ibfast {
 
 namespace {
-
-inline std::uint64_t mix64(std::uint64_t h) {  // the splitmix64 finaliser: full avalanche
-  h ^= h >> 30;
-  h *= 0xbf58476d1ce4e5b9ULL;
-  h ^= h >> 27;
-  h *= 0x94d049bb133111ebULL;
-  h ^= h >> 31;
-  return h;
-}
 
 // A 64-bit hash of one row. Only speed depends on its quality: every hit is verified.
 inline std::uint64_t hash_row(const std::int32_t* row, std::int64_t d) {
@@ -30,7 +23,7 @@ inline std::uint64_t hash_row(const std::int32_t* row, std::int64_t d) {
     h ^= h >> 29;
   }
   if (k < d) h = (h ^ static_cast<std::uint32_t>(row[k])) * 0x100000001b3ULL;
-  return mix64(h);
+  return bits::mix64(h);
 }
 
 inline double sum_c_ln_c(std::int64_t c) { return c > 1 ? static_cast<double>(c) * std::log(static_cast<double>(c)) : 0.0; }

@@ -1,5 +1,7 @@
 #include "ibfast/ebab.hpp"
 
+#include "ibfast/bits.hpp"
+
 #include <algorithm>
 #include <cstring>
 
@@ -7,19 +9,16 @@ namespace ibfast {
 
 namespace {
 
-// Order-preserving map of a float's bits to an unsigned key: flip all bits of negatives, set the
-// sign bit of non-negatives. -0.0 is first turned into +0.0 so both are one value.
 inline std::uint32_t float_key(float v) {
-  v = (v == 0.0f) ? 0.0f : v;
-  std::uint32_t bits;
-  std::memcpy(&bits, &v, sizeof bits);
-  return (bits & 0x80000000u) ? ~bits : (bits | 0x80000000u);
+  std::uint32_t b;
+  std::memcpy(&b, &v, sizeof b);
+  return bits::float_key(b);
 }
 
 inline float key_float(std::uint32_t key) {
-  const std::uint32_t bits = (key & 0x80000000u) ? (key & 0x7fffffffu) : ~key;
+  const std::uint32_t b = bits::key_float_bits(key);
   float v;
-  std::memcpy(&v, &bits, sizeof v);
+  std::memcpy(&v, &b, sizeof v);
   return v;
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <stdexcept>
 #include <string>
@@ -48,5 +49,15 @@ class Scratch {
   std::size_t count_;
   T* ptr_ = nullptr;
 };
+
+// Runs a CUB device algorithm: the first call asks for the temporary storage size. At least one
+// byte is allocated, since a null pointer would turn the second call into another size query.
+template <typename Call>
+void cub_call(cudaStream_t stream, const char* what, Call&& call) {
+  std::size_t bytes = 0;
+  check(call(nullptr, bytes), what);
+  Scratch<unsigned char> temp(std::max<std::size_t>(bytes, 1), stream);
+  check(call(static_cast<void*>(temp.get()), bytes), what);
+}
 
 }  // namespace ibfast::cuda::detail

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common.cuh"
+#include "ibfast/bits.hpp"
 #include "ibfast/distinct_rows.hpp"
 
 namespace ibfast::cuda {
@@ -32,30 +33,12 @@ using detail::as_stream;
 using detail::blocks_for;
 using detail::check;
 using detail::check_launch;
+using detail::cub_call;
 using detail::Scratch;
 
 constexpr unsigned kThreads = 256;  // a multiple of the warp size: the warp-per-item kernels need it
 constexpr unsigned kWarp = 32;
 constexpr unsigned kFullMask = 0xffffffffu;
-
-// Runs a CUB device algorithm: the first call asks for the temporary storage size. At least one
-// byte is allocated, since a null pointer would turn the second call into another size query.
-template <typename Call>
-void cub_call(cudaStream_t stream, const char* what, Call&& call) {
-  std::size_t bytes = 0;
-  check(call(nullptr, bytes), what);
-  Scratch<unsigned char> temp(std::max<std::size_t>(bytes, 1), stream);
-  check(call(static_cast<void*>(temp.get()), bytes), what);
-}
-
-__device__ inline std::uint64_t mix64(std::uint64_t h) {  // the splitmix64 finaliser: full avalanche
-  h ^= h >> 30;
-  h *= 0xbf58476d1ce4e5b9ULL;
-  h ^= h >> 27;
-  h *= 0x94d049bb133111ebULL;
-  h ^= h >> 31;
-  return h;
-}
 
 __device__ inline double c_ln_c(std::uint64_t c) {
   return c > 1 ? static_cast<double>(c) * log(static_cast<double>(c)) : 0.0;
@@ -72,11 +55,11 @@ __global__ void hash_rows_kernel(const std::int32_t* __restrict__ codes, std::in
   const std::int64_t n_warps = static_cast<std::int64_t>(gridDim.x) * blockDim.x / kWarp;
   for (std::int64_t r = first_warp; r < n; r += n_warps) {
     const std::int32_t* row = codes + r * d;
-    std::uint64_t h = mix64((0x9e3779b97f4a7c15ULL * (lane + 1)) ^ static_cast<std::uint64_t>(d));
-    for (std::int64_t k = lane; k < d; k += kWarp) h = mix64(h ^ static_cast<std::uint32_t>(row[k]));
+    std::uint64_t h = bits::mix64((0x9e3779b97f4a7c15ULL * (lane + 1)) ^ static_cast<std::uint64_t>(d));
+    for (std::int64_t k = lane; k < d; k += kWarp) h = bits::mix64(h ^ static_cast<std::uint32_t>(row[k]));
     for (unsigned offset = kWarp / 2; offset > 0; offset /= 2) h ^= __shfl_xor_sync(kFullMask, h, offset);
     if (lane == 0) {
-      hashes[r] = mix64(h);
+      hashes[r] = bits::mix64(h);
       rows[r] = static_cast<std::int32_t>(r);
     }
   }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common.cuh"
+#include "ibfast/bits.hpp"
 
 namespace ibfast::cuda {
 
@@ -19,35 +20,17 @@ using detail::as_stream;
 using detail::blocks_for;
 using detail::check;
 using detail::check_launch;
+using detail::cub_call;
 using detail::Scratch;
 
 constexpr unsigned kThreads = 256;
 
-// Runs a CUB device algorithm: the first call asks for the temporary storage size. At least one
-// byte is allocated, since a null pointer would turn the second call into another size query.
-template <typename Call>
-void cub_call(cudaStream_t stream, const char* what, Call&& call) {
-  std::size_t bytes = 0;
-  check(call(nullptr, bytes), what);
-  Scratch<unsigned char> temp(std::max<std::size_t>(bytes, 1), stream);
-  check(call(static_cast<void*>(temp.get()), bytes), what);
-}
-
-// The CPU's order-preserving map of a float to an unsigned key, on the bits: -0.0 becomes +0.0
-// by an integer test, immune to flush-to-zero (a float test would merge denormals with zero).
-__device__ inline std::uint32_t float_key(std::uint32_t bits) {
-  if (bits == 0x80000000u) bits = 0u;
-  return (bits & 0x80000000u) ? ~bits : (bits | 0x80000000u);
-}
-
-__device__ inline float key_float(std::uint32_t key) {
-  return __uint_as_float((key & 0x80000000u) ? (key & 0x7fffffffu) : ~key);
-}
+__device__ inline float key_float(std::uint32_t key) { return __uint_as_float(bits::key_float_bits(key)); }
 
 __global__ void float_keys_kernel(const float* __restrict__ x, std::int64_t count, std::uint32_t* __restrict__ keys) {
   const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
   for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += stride) {
-    keys[i] = float_key(__float_as_uint(x[i]));
+    keys[i] = bits::float_key(__float_as_uint(x[i]));
   }
 }
 
