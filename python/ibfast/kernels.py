@@ -240,13 +240,15 @@ def distinct_row_entropy(codes: Any, *groupings: Any, units: str = "bits") -> Ro
     """
     u = check_units(units)
     if is_cuda_tensor(codes):
+        import torch
+
         require_cuda()
         c = codes.detach()
         if c.dim() != 2 or c.numel() == 0:
             raise ValueError(f"codes must be a non-empty 2-D matrix, got shape {tuple(c.shape)}")
         if c.dtype.is_floating_point or c.is_complex():
             raise TypeError(f"codes must be an integer matrix of bin codes, got dtype {c.dtype}")
-        c = c.to(dtype=__import__("torch").int32).contiguous()
+        c = c.to(torch.int32).contiguous()
     else:
         c = as_codes(codes)
     ids, sizes = [], []
