@@ -248,6 +248,8 @@ def distinct_row_entropy(codes: Any, *groupings: Any, units: str = "bits") -> Ro
             raise ValueError(f"codes must be a non-empty 2-D matrix, got shape {tuple(c.shape)}")
         if c.dtype.is_floating_point or c.is_complex():
             raise TypeError(f"codes must be an integer matrix of bin codes, got dtype {c.dtype}")
+        if c.dtype == torch.int64 and (int(c.min()) < -(2**31) or int(c.max()) >= 2**31):
+            raise ValueError("codes has codes outside the int32 range")
         c = c.to(torch.int32).contiguous()
     else:
         c = as_codes(codes)
