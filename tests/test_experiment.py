@@ -42,6 +42,7 @@ def test_default_schedule_is_the_274_epochs_of_the_papers():
         ({"record_epochs": (0, 50), "epochs": 10}, "record_epochs"),
         ({"train_fraction": 1.0}, "train_fraction"),
         ({"noise_variance": -1.0}, "noise_variance"),
+        ({"device": "tpu"}, "device"),
     ],
 )
 def test_bad_configs_are_clear_errors(kwargs, match):
@@ -54,6 +55,9 @@ def test_unknown_config_key_and_oversized_batch(tmp_path):
         ExperimentConfig.from_dict({"epochs": 3, "epoch": 3})
     with pytest.raises(ValueError, match="batch_size 5000 exceeds"):
         Experiment(ExperimentConfig(epochs=1, batch_size=5000))
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA device"):
+            Experiment(ExperimentConfig(epochs=1, device="cuda"))
     toml = tmp_path / "c.toml"
     toml.write_text('activation = "relu"\nepochs = 7\nhidden = [6, 4]\n')
     c = ExperimentConfig.from_toml(toml)

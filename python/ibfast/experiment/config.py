@@ -93,6 +93,8 @@ class ExperimentConfig:
             bad = [e for e in self.record_epochs if not 0 <= e < self.epochs]
             if bad or not self.record_epochs:
                 raise ValueError(f"record_epochs must lie in [0, {self.epochs}), got {bad or '[]'}")
+        if not isinstance(self.device, str) or not (self.device == "cpu" or self.device.startswith("cuda")):
+            raise ValueError(f"device must be 'cpu' or 'cuda[:index]', got {self.device!r}")
         if self.torch_threads < 0:
             raise ValueError("torch_threads must be >= 0 (0 leaves torch's setting alone)")
 

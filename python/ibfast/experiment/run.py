@@ -90,9 +90,10 @@ class Experiment:
     def __init__(self, config: ExperimentConfig, dataset: Dataset | None = None) -> None:
         self.config = config
         self.dataset = dataset if dataset is not None else load_dataset(config)
-        hidden_ok = self.dataset.n_inputs >= 1 and self.dataset.n_classes >= 2
-        if not hidden_ok:
+        if self.dataset.n_inputs < 1 or self.dataset.n_classes < 2:
             raise ValueError(f"data {self.dataset.name!r} needs >= 2 classes and >= 1 input")
+        if torch.device(config.device).type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device {config.device!r} was asked for, but torch sees no CUDA device")
         self.estimators: dict[str, Estimator] = build_estimators(config)
         self.train_idx, self.test_idx = split_indices(
             self.dataset.n_samples, config.train_fraction, config.shuffle_split, config.split_seed
