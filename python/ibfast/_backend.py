@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 from . import _core
 
+_cuda: ModuleType | None
 try:  # The CUDA module is optional: built only where a CUDA compiler was found.
-    from . import _cuda  # type: ignore[attr-defined]
+    from . import _cuda
 except ImportError:
     _cuda = None
 

@@ -10,7 +10,17 @@ import itertools
 
 import numpy as np
 
-from .estimators import EBAB, KDE, AdaptiveKDE, AdaptiveRange, BinWidth, FixedRange, MIResult
+from .estimators import (
+    EBAB,
+    KDE,
+    AdaptiveKDE,
+    AdaptiveRange,
+    BinningEstimator,
+    BinWidth,
+    FixedRange,
+    MIResult,
+)
+from .estimators.kde import KDEBase
 
 
 def demo_layers(seed: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
@@ -34,8 +44,9 @@ def demo_layers(seed: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
 
 def demo_table(seed: int = 0) -> list[tuple[int, MIResult]]:
     layers, labels = demo_layers(seed)
-    estimators = [FixedRange(), BinWidth(), AdaptiveRange(), EBAB(), KDE(), KDE(bound="lower"),
-                  AdaptiveKDE()]
+    estimators: list[BinningEstimator | KDEBase] = [
+        FixedRange(), BinWidth(), AdaptiveRange(), EBAB(), KDE(), KDE(bound="lower"), AdaptiveKDE()
+    ]
     return [(k + 1, est(t, labels)) for k, t in enumerate(layers) for est in estimators]
 
 

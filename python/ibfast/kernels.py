@@ -186,13 +186,14 @@ def kde_lse_many(
     device = xs[0].device
     if any(not is_cuda_tensor(x) or x.device != device for x in xs):
         raise ValueError(f"all activation matrices of one batched call must be on {device}")
-    results, items = [], []
+    results: list[tuple[Array, Array | None]] = []
+    items = []
     for x, a, g in zip(xs, alphas, gids, strict=True):
-        lse_all = torch.empty(x.shape[0], dtype=torch.float64, device=device)
-        lse_within = None if g is None else torch.empty_like(lse_all)
+        sums = torch.empty(x.shape[0], dtype=torch.float64, device=device)
+        sums_within = None if g is None else torch.empty_like(sums)
         items.append((x.data_ptr(), x.shape[0], x.shape[1], float(a), 0 if g is None else g.data_ptr(),
-                      lse_all.data_ptr(), 0 if lse_within is None else lse_within.data_ptr()))
-        results.append((lse_all, lse_within))
+                      sums.data_ptr(), 0 if sums_within is None else sums_within.data_ptr()))
+        results.append((sums, sums_within))
     with torch.cuda.device(device):
         cuda.kde_log_sum_exp(items, cuda_stream(xs[0]))
     return results

@@ -41,8 +41,8 @@ def _within_term(gid: Any, lse_within: Any) -> float:
         return float(np.mean(np.log(counts[gid]) - lse_within))
     import torch
 
-    counts = torch.bincount(gid.long()).to(torch.float64)
-    return float((torch.log(counts[gid.long()]) - lse_within).mean())
+    class_sizes = torch.bincount(gid.long()).to(torch.float64)
+    return float((torch.log(class_sizes[gid.long()]) - lse_within).mean())
 
 
 def kde_quantities(

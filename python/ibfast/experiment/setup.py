@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..data import Dataset, generate, load_digits, load_mnist, load_var_u
 from ..estimators import EBAB, KDE, AdaptiveKDE, AdaptiveRange, BinWidth, FixedRange
 from ..estimators.binning import BinningEstimator
@@ -37,7 +39,7 @@ def literature_bin_width(config: ExperimentConfig) -> float:
 def build_estimators(config: ExperimentConfig) -> dict[str, Estimator]:
     """The configured estimators by name, with the data's literature defaults filled in."""
     s2 = literature_noise_variance(config)
-    factories = {
+    factories: dict[str, Callable[[], Estimator]] = {
         "fixed_range": lambda: FixedRange(config.n_bins),
         "bin_width": lambda: BinWidth(literature_bin_width(config)),
         "adaptive_range": lambda: AdaptiveRange(config.n_bins),

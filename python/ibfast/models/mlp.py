@@ -71,6 +71,7 @@ class SeedBatchedMLP(torch.nn.Module):
         shapes: list[tuple[int, ...]] = []
         for a, b in itertools.pairwise(widths):
             shapes += [(n_seeds, b, a), (n_seeds, b, 1)]
+        self.flat: torch.Tensor
         self.register_buffer("flat", torch.zeros(sum(math.prod(s) for s in shapes), device=device))
         views, at = [], 0
         for shape in shapes:
