@@ -74,7 +74,7 @@ def test_forward_shapes_and_softmax_output():
 
 def test_l2_penalty_covers_hidden_weights_only():
     m = SeedBatchedMLP(3, (4, 5), 2, "tanh", [0, 1])
-    expected = [0.5 * sum(float((w[s] ** 2).sum()) for w in list(m.weights)[:-1]) for s in range(2)]
+    expected = [0.5 * sum(float((w[s].detach() ** 2).sum()) for w in list(m.weights)[:-1]) for s in range(2)]
     np.testing.assert_allclose(m.l2_penalty().detach().numpy(), expected, rtol=1e-6)
 
 
