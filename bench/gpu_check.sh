@@ -15,7 +15,7 @@ fi
 python3 -c "import ibfast, json; print(json.dumps(ibfast.build_info()))"
 
 echo "== CUDA tests (skips are failures)"
-python3 -m pytest -q -p no:cacheprovider tests/test_cuda.py -x --maxfail=5 2>&1 | tail -n 25
+python3 -m pytest -q -p no:cacheprovider tests/test_cuda.py --maxfail=5 2>&1 | tail -n 25
 tests_rc=${PIPESTATUS[0]}
 
 echo "== GPU benchmarks"

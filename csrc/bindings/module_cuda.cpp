@@ -34,6 +34,9 @@ PYBIND11_MODULE(_cuda, m) {
   m.attr("max_edges") = ic::kMaxEdges;
 
   m.def("device_count", &ic::device_count, "CUDA devices visible (0 without driver or device).");
+  m.def("device_error", &ic::device_error, "Why device_count() is 0 (the CUDA runtime's message).");
+  m.def("scratch_peak_bytes", &ic::scratch_peak_bytes, py::arg("reset") = false,
+        "Peak bytes of kernel scratch (stream-ordered pool of the current device) since the last reset.");
 
   // Every call releases the GIL: the work is enqueued on (and may wait for) a CUDA stream and
   // touches no Python object.

@@ -22,6 +22,9 @@ inline void check_launch(const char* kernel) { check(cudaGetLastError(), kernel)
 
 inline cudaStream_t as_stream(Stream s) { return reinterpret_cast<cudaStream_t>(s); }
 
+// Once per device: let the stream-ordered pool keep freed scratch cached (device.cu).
+void keep_pool_memory(cudaStream_t stream);
+
 inline unsigned blocks_for(long long work, unsigned threads, unsigned cap = 65535u * 8u) {
   long long b = (work + threads - 1) / threads;
   if (b < 1) b = 1;
@@ -34,6 +37,7 @@ template <typename T>
 class Scratch {
  public:
   Scratch(std::size_t count, cudaStream_t stream) : stream_(stream), count_(count) {
+    keep_pool_memory(stream_);
     if (count_ > 0) check(cudaMallocAsync(reinterpret_cast<void**>(&ptr_), count_ * sizeof(T), stream_), "cudaMallocAsync");
   }
   ~Scratch() {

@@ -43,7 +43,8 @@ def _torch_float32() -> Any:
 def _torch_integer_dtypes() -> tuple[Any, ...]:
     import torch
 
-    return (torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
+    unsigned = tuple(getattr(torch, n) for n in ("uint16", "uint32", "uint64") if hasattr(torch, n))
+    return (torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64, *unsigned)
 
 
 def _torch_bool() -> Any:

@@ -34,7 +34,11 @@ def require_cuda() -> Any:
             "compiler at build time; reinstall with nvcc on PATH and IBFAST_CUDA=ON)"
         )
     if _cuda.device_count() == 0:
-        raise ValueError("CUDA was asked for, but no CUDA device is visible on this machine")
+        why = _cuda.device_error()
+        raise ValueError(
+            "CUDA was asked for, but no CUDA device is visible on this machine"
+            + (f" (CUDA runtime: {why})" if why else "")
+        )
     return _cuda
 
 

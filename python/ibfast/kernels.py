@@ -99,6 +99,20 @@ def resolve_lower(x: Array, lower: float | str | None) -> float | None:
     return float(lower)
 
 
+def _cuda_call(fn: Any, *args: Any) -> Any:
+    """Call a CUDA kernel; if its scratch allocation fails because torch's caching allocator holds
+    the memory, hand torch's cached blocks back to the driver and try once more."""
+    try:
+        return fn(*args)
+    except RuntimeError as err:
+        if "out of memory" not in str(err):
+            raise
+        import torch
+
+        torch.cuda.empty_cache()
+        return fn(*args)
+
+
 # ---- dispatch on validated input ------------------------------------------------------------------
 def edge_codes(x: Array, edges: np.ndarray) -> Array:
     """Codes of a validated layer for sorted float64 edges."""
@@ -111,7 +125,7 @@ def edge_codes(x: Array, edges: np.ndarray) -> Array:
         raise ValueError(f"the CUDA kernels take at most {cuda.max_edges} edges, got {edges.size}")
     codes = torch.empty(x.shape, dtype=torch.int32, device=x.device)
     with torch.cuda.device(x.device):
-        cuda.bin_by_edges(x.data_ptr(), x.numel(), edges, codes.data_ptr(), cuda_stream(x))
+        _cuda_call(cuda.bin_by_edges, x.data_ptr(), x.numel(), edges, codes.data_ptr(), cuda_stream(x))
     return codes
 
 
@@ -130,7 +144,7 @@ def width_codes(x: Array, width: float) -> Array:
     cuda = require_cuda()
     codes = torch.empty(x.shape, dtype=torch.int32, device=x.device)
     with torch.cuda.device(x.device):
-        cuda.bin_by_width(x.data_ptr(), x.numel(), width, codes.data_ptr(), cuda_stream(x))
+        _cuda_call(cuda.bin_by_width, x.data_ptr(), x.numel(), width, codes.data_ptr(), cuda_stream(x))
     return codes
 
 
@@ -142,7 +156,7 @@ def ebab_edges_of(x: Array, n_bins: int, lower: float | None) -> np.ndarray:
 
     cuda = require_cuda()
     with torch.cuda.device(x.device):
-        return np.asarray(cuda.ebab_edges(x.data_ptr(), x.numel(), n_bins, lower, cuda_stream(x)))
+        return np.asarray(_cuda_call(cuda.ebab_edges, x.data_ptr(), x.numel(), n_bins, lower, cuda_stream(x)))
 
 
 def row_entropy_nats(
@@ -157,8 +171,8 @@ def row_entropy_nats(
     cuda = require_cuda()
     n, d = codes.shape
     with torch.cuda.device(codes.device):
-        h, h_given, k = cuda.row_entropy(codes.data_ptr(), n, d, [g.data_ptr() for g in groupings],
-                                         list(sizes), cuda_stream(codes))
+        h, h_given, k = _cuda_call(cuda.row_entropy, codes.data_ptr(), n, d,
+                                   [g.data_ptr() for g in groupings], list(sizes), cuda_stream(codes))
     return float(h), list(h_given), int(k)
 
 
@@ -195,7 +209,7 @@ def kde_lse_many(
                       sums.data_ptr(), 0 if sums_within is None else sums_within.data_ptr()))
         results.append((sums, sums_within))
     with torch.cuda.device(device):
-        cuda.kde_log_sum_exp(items, cuda_stream(xs[0]))
+        _cuda_call(cuda.kde_log_sum_exp, items, cuda_stream(xs[0]))
     return results
 
 
@@ -249,7 +263,9 @@ def distinct_row_entropy(codes: Any, *groupings: Any, units: str = "bits") -> Ro
             raise ValueError(f"codes must be a non-empty 2-D matrix, got shape {tuple(c.shape)}")
         if c.dtype.is_floating_point or c.is_complex():
             raise TypeError(f"codes must be an integer matrix of bin codes, got dtype {c.dtype}")
-        if c.dtype == torch.int64 and (int(c.min()) < -(2**31) or int(c.max()) >= 2**31):
+        if c.dtype != torch.int32 and c.dtype != torch.bool and (
+            int(c.min()) < -(2**31) or int(c.max()) >= 2**31
+        ):
             raise ValueError("codes has codes outside the int32 range")
         c = c.to(torch.int32).contiguous()
     else:

@@ -5,6 +5,7 @@
 // with the CUDA error string.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "ibfast/distinct_rows.hpp"
@@ -15,6 +16,13 @@ using Stream = std::uintptr_t;
 
 // Devices visible to the CUDA runtime; 0 (never an exception) without a driver or a device.
 int device_count();
+
+// Why device_count() returned 0 (the CUDA runtime's message), or "" when it did not fail.
+std::string device_error();
+
+// Highest bytes of scratch the kernels held at once (the stream-ordered pool of the current
+// device) since the last reset; reset=true starts a new measurement. For memory benchmarks.
+std::uint64_t scratch_peak_bytes(bool reset);
 
 // Most edges bin_by_edges takes on the GPU (they travel as a kernel argument).
 constexpr std::int64_t kMaxEdges = 512;

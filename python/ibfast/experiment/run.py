@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .._backend import require_cuda
 from ..data import Dataset, split_indices
 from ..models import SeedBatchedMLP
 from ..models.optim import FlatAdam
@@ -92,8 +93,10 @@ class Experiment:
         self.dataset = dataset if dataset is not None else load_dataset(config)
         if self.dataset.n_inputs < 1 or self.dataset.n_classes < 2:
             raise ValueError(f"data {self.dataset.name!r} needs >= 2 classes and >= 1 input")
-        if torch.device(config.device).type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"device {config.device!r} was asked for, but torch sees no CUDA device")
+        if torch.device(config.device).type == "cuda":
+            if not torch.cuda.is_available():
+                raise ValueError(f"device {config.device!r} was asked for, but torch sees no CUDA device")
+            require_cuda()  # fail now, not at the first recorded epoch
         self.estimators: dict[str, Estimator] = build_estimators(config)
         self.train_idx, self.test_idx = split_indices(
             self.dataset.n_samples, config.train_fraction, config.shuffle_split, config.split_seed
