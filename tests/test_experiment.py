@@ -168,3 +168,30 @@ def test_cli_run_and_errors(tmp_path, capsys):
     assert rc == 2
     assert "unknown activation" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+def test_cli_config_file_with_lists_and_flag_override(tmp_path, capsys):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('activation = ["tanh", "softsign"]\nl2 = [0.0, 0.015]\nepochs = 50\n'
+                   'hidden = [5, 3]\nestimators = ["ebab"]\nrecord_points = 2\n')
+    out = tmp_path / "out"
+    assert main(["run", "--config", str(cfg), "--epochs", "2", "--out", str(out), "--no-progress",
+                 "--no-plots"]) == 0
+    df = read_results(out)
+    assert set(zip(df["activation"], df["l2"], strict=True)) == {
+        ("tanh", 0.0), ("tanh", 0.015), ("softsign", 0.0), ("softsign", 0.015)}
+    assert df["epoch"].max() == 1  # the flag's 2 epochs won over the file's 50
+    assert len(read_configs(out)) == 4
+    assert "infoplane" not in " ".join(p.name for p in out.iterdir())
+
+
+def test_demo_table_estimates_every_layer():
+    from ibfast.demo import demo_table, format_table
+
+    rows = demo_table(0)
+    assert len(rows) == 6 * 7
+    first = [r for layer, r in rows if layer == 1]
+    # the first tanh layer of 12 random units keeps all 4096 patterns apart
+    assert all(r.i_xt == pytest.approx(12.0, abs=0.01) for r in first)
+    assert all(0.0 <= r.i_xt <= 12.0 + 1e-9 and 0.0 <= r.i_ty <= 1.0 + 1e-9 for _, r in rows)
+    assert "kde_upper" in format_table(rows)
