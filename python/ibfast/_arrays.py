@@ -174,11 +174,24 @@ def as_codes(x: Any, name: str = "codes") -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
+def real_number(value: Any, name: str, what: str = "a real number") -> float:
+    """A parameter that must be a real number (bools are not); TypeError naming it otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
+    return float(value)
+
+
+def finite_real(value: Any, name: str, what: str = "a real number") -> float:
+    """A parameter that must be a finite real number."""
+    v = real_number(value, name, what)
+    if not np.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return v
+
+
 def positive_finite(value: Any, name: str) -> float:
     """A parameter that must be a positive finite real number."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    v = float(value)
+    v = real_number(value, name)
     if not np.isfinite(v) or v <= 0:
         raise ValueError(f"{name} must be positive and finite, got {value!r}")
     return v

@@ -21,6 +21,7 @@ from ._arrays import (
     as_cuda_activations,
     as_cuda_group_ids,
     as_group_ids,
+    finite_real,
     is_cuda_tensor,
     positive_finite,
     positive_int,
@@ -92,11 +93,7 @@ def resolve_lower(x: Array, lower: float | str | None) -> float | None:
         return 0.0 if layer_min_max(x)[0] >= 0.0 else None
     if lower is None:
         return None
-    if isinstance(lower, bool) or not isinstance(lower, (int, float, np.integer, np.floating)):
-        raise TypeError(f"lower must be 'auto', None or a number, got {type(lower).__name__}")
-    if not np.isfinite(lower):
-        raise ValueError(f"lower must be finite, got {lower!r}")
-    return float(lower)
+    return finite_real(lower, "lower", "'auto', None or a number")
 
 
 def _cuda_call(fn: Any, *args: Any) -> Any:

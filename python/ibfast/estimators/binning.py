@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .._arrays import positive_finite, positive_int
+from .._arrays import finite_real, positive_finite, positive_int
 from .._units import Units, check_units, from_nats
 from ..kernels import (
     Array,
@@ -121,14 +121,9 @@ class FixedRange(EdgeBinningEstimator):
     def __init__(self, n_bins: int = 30, lo: float = -1.0, hi: float = 1.0, units: str = "bits"):
         super().__init__(units)
         self.n_bins = positive_int(n_bins, "n_bins")
-        for v, nm in ((lo, "lo"), (hi, "hi")):
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-                raise TypeError(f"{nm} must be a real number, got {type(v).__name__}")
-            if not np.isfinite(v):
-                raise ValueError(f"{nm} must be finite, got {v!r}")
-        if not lo < hi:
+        self.lo, self.hi = finite_real(lo, "lo"), finite_real(hi, "hi")
+        if not self.lo < self.hi:
             raise ValueError(f"lo must be below hi, got lo={lo}, hi={hi}")
-        self.lo, self.hi = float(lo), float(hi)
         self._fixed_edges = sorted_edges(np.linspace(self.lo, self.hi, self.n_bins))
 
     def _edges(self, x: Array) -> np.ndarray:
