@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -45,22 +45,27 @@ def _within_term(gid: Any, lse_within: Any) -> float:
     return float((torch.log(class_sizes[gid.long()]) - lse_within).mean())
 
 
+class KDEQuantities(NamedTuple):
+    """One layer's KDE quantities in nats (the label terms are None without labels)."""
+
+    i_xt: float
+    h_t: float
+    h_t_given_x: float
+    i_ty: float | None
+    h_t_given_y: float | None
+
+
 def kde_quantities(
     n: int, d: int, noise_variance: float, lse_all: Any, lse_within: Any, gid: Any
-) -> dict[str, float | None]:
+) -> KDEQuantities:
     """The KDE quantities in nats from the per-row log-sum-exps of one layer."""
     h_noise = 0.5 * d * math.log(2.0 * math.pi * math.e * noise_variance)
     # Each lse_i lies in [0, ln N]; the clamp only removes float rounding at the ends.
     i_xt = min(max(math.log(n) - _mean(lse_all), 0.0), math.log(n))
-    out: dict[str, float | None] = {
-        "i_xt": i_xt, "h_t": h_noise + i_xt, "h_t_given_x": h_noise,
-        "i_ty": None, "h_t_given_y": None,
-    }
-    if lse_within is not None:
-        i_within = _within_term(gid, lse_within)
-        out["h_t_given_y"] = h_noise + i_within
-        out["i_ty"] = i_xt - i_within
-    return out
+    if lse_within is None:
+        return KDEQuantities(i_xt, h_noise + i_xt, h_noise, None, None)
+    i_within = _within_term(gid, lse_within)
+    return KDEQuantities(i_xt, h_noise + i_xt, h_noise, i_xt - i_within, h_noise + i_within)
 
 
 class KDEBase:
@@ -89,11 +94,16 @@ class KDEBase:
         """Estimates for several layers over the same N samples (e.g. every layer and seed of one
         epoch), with one kernel call for all of them."""
         xs = [intake(T, device, name="T" if len(Ts) == 1 else f"Ts[{k}]") for k, T in enumerate(Ts)]
+        # Labels are mapped (and input_ids checked) once per distinct N and device, not per layer.
+        mapped: dict[tuple[int, str], Any] = {}
         gids = []
         for x in xs:
-            gids.append(None if labels is None else group_ids_like(labels, x, name="labels")[0])
-            if input_ids is not None:
-                group_ids_like(input_ids, x, name="input_ids")
+            key = (x.shape[0], str(getattr(x, "device", "cpu")))
+            if key not in mapped:
+                mapped[key] = None if labels is None else group_ids_like(labels, x, name="labels")[0]
+                if input_ids is not None:
+                    group_ids_like(input_ids, x, name="input_ids")
+            gids.append(mapped[key])
         s2s = [self.noise_variance_for(x) for x in xs]
         factor = 2.0 if self.bound == "upper" else 8.0
         lses = kde_lse_many(xs, [check_alpha(1.0 / (factor * s2)) for s2 in s2s], gids)
@@ -107,9 +117,9 @@ class KDEBase:
             q = kde_quantities(x.shape[0], x.shape[1], s2, lse_all, lse_within, gid)
             results.append(MIResult(
                 estimator=f"{self.name}_{self.bound}", units=u, n_samples=x.shape[0],
-                i_xt=from_nats(q["i_xt"] or 0.0, u), h_t=from_nats(q["h_t"] or 0.0, u),
-                h_t_given_x=from_nats(q["h_t_given_x"] or 0.0, u),
-                i_ty=conv(q["i_ty"]), h_t_given_y=conv(q["h_t_given_y"]),
+                i_xt=from_nats(q.i_xt, u), h_t=from_nats(q.h_t, u),
+                h_t_given_x=from_nats(q.h_t_given_x, u),
+                i_ty=conv(q.i_ty), h_t_given_y=conv(q.h_t_given_y),
                 details={"noise_variance": s2, "bound": self.bound},
             ))
         return results
