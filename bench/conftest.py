@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from ibfast.data.twelve_bit import all_patterns
+
 # --------------------------------------------------------------------------------------------
 # Recording timings and targets
 # --------------------------------------------------------------------------------------------
@@ -199,8 +201,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 def twelve_bit_inputs() -> np.ndarray:
     """All 4096 12-bit patterns as a (4096, 12) float32 0/1 matrix (the 12-bit task's X)."""
-    i = np.arange(4096)[:, None]
-    return ((i >> np.arange(11, -1, -1)[None, :]) & 1).astype(np.float32)
+    return all_patterns()
 
 
 def dense_layer(x: np.ndarray, width: int, rng: np.random.Generator, gain: float) -> np.ndarray:

@@ -189,6 +189,22 @@ def finite_real(value: Any, name: str, what: str = "a real number") -> float:
     return v
 
 
+def as_cuda_codes(x: Any, name: str = "codes") -> Any:
+    """A CUDA integer tensor of bin codes as contiguous int32 on its device (as_codes' rules)."""
+    import torch
+
+    c = x.detach()
+    if c.dtype.is_floating_point or c.is_complex():
+        raise TypeError(f"{name} must be an integer matrix of bin codes, got dtype {c.dtype}")
+    if c.dim() != 2:
+        raise ValueError(f"{name} must be 2-D (N samples, d units), got shape {tuple(c.shape)}")
+    if c.numel() == 0:
+        raise ValueError(f"{name} is empty: shape {tuple(c.shape)}")
+    if c.dtype not in (torch.int32, torch.bool) and (int(c.min()) < -(2**31) or int(c.max()) >= 2**31):
+        raise ValueError(f"{name} has codes outside the int32 range")
+    return c.to(torch.int32).contiguous()
+
+
 def positive_finite(value: Any, name: str) -> float:
     """A parameter that must be a positive finite real number."""
     v = real_number(value, name)

@@ -46,10 +46,10 @@ def configs_from_args(args: argparse.Namespace) -> list[Any]:
         "shuffle_split": False if args.ordered_split else None,
     }
     base.update({k: v for k, v in flags.items() if v is not None})
-    activations = args.activation or _as_list(base.pop("activation", "tanh"))
-    l2s = args.l2 or _as_list(base.pop("l2", 0.0))
-    base.pop("activation", None)
-    base.pop("l2", None)
+    # activation and l2 may be lists (one run per pair); flags replace the file's lists
+    file_activations, file_l2s = base.pop("activation", "tanh"), base.pop("l2", 0.0)
+    activations = args.activation or _as_list(file_activations)
+    l2s = args.l2 or _as_list(file_l2s)
     return [
         ExperimentConfig.from_dict({**base, "activation": a, "l2": float(p)})
         for a, p in itertools.product(activations, l2s)

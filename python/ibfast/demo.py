@@ -10,6 +10,7 @@ import itertools
 
 import numpy as np
 
+from .data.twelve_bit import all_patterns
 from .estimators import (
     EBAB,
     KDE,
@@ -26,7 +27,7 @@ from .estimators.kde import KDEBase
 def demo_layers(seed: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
     """Activations of a random tanh 12-10-7-5-4-3-2 net (softmax output) and balanced labels."""
     rng = np.random.default_rng(seed)
-    x = ((np.arange(4096)[:, None] >> np.arange(12)) & 1).astype(np.float64)
+    x = all_patterns()[:, ::-1].astype(np.float64)  # column j = bit j (least significant first)
     r = np.linalg.norm(x - 0.5, axis=1) + 0.01 * rng.standard_normal(4096)
     labels = (r > np.median(r)).astype(np.int64)
     layers, h = [], x

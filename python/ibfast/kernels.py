@@ -19,6 +19,7 @@ from ._arrays import (
     as_activations,
     as_codes,
     as_cuda_activations,
+    as_cuda_codes,
     as_cuda_group_ids,
     as_group_ids,
     finite_real,
@@ -252,19 +253,8 @@ def distinct_row_entropy(codes: Any, *groupings: Any, units: str = "bits") -> Ro
     """
     u = check_units(units)
     if is_cuda_tensor(codes):
-        import torch
-
         require_cuda()
-        c = codes.detach()
-        if c.dim() != 2 or c.numel() == 0:
-            raise ValueError(f"codes must be a non-empty 2-D matrix, got shape {tuple(c.shape)}")
-        if c.dtype.is_floating_point or c.is_complex():
-            raise TypeError(f"codes must be an integer matrix of bin codes, got dtype {c.dtype}")
-        if c.dtype != torch.int32 and c.dtype != torch.bool and (
-            int(c.min()) < -(2**31) or int(c.max()) >= 2**31
-        ):
-            raise ValueError("codes has codes outside the int32 range")
-        c = c.to(torch.int32).contiguous()
+        c = as_cuda_codes(codes)
     else:
         c = as_codes(codes)
     ids, sizes = [], []
