@@ -157,14 +157,14 @@ class Experiment:
                 if epoch in record:
                     t1 = time.perf_counter()
                     layers, metrics = self._record(model, x_all, y_all)
+                    t2 = time.perf_counter()
+                    self.timings.record_s += t2 - t1
                     if on_gpu:  # the GPU computes asynchronously already; no thread needed
                         rows.extend(self._estimate(epoch, layers, metrics))
                     else:
                         pending.append(pool.submit(self._estimate, epoch, layers, metrics))
-                    self.timings.record_s += time.perf_counter() - t1
-                    t2 = time.perf_counter()
-                    while len(pending) > _MAX_PENDING:
-                        rows.extend(pending.pop(0).result())
+                        while len(pending) > _MAX_PENDING:
+                            rows.extend(pending.pop(0).result())
                     self.timings.estimate_wait_s += time.perf_counter() - t2
                 if progress is not None:
                     progress(epoch + 1, c.epochs)
