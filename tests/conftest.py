@@ -146,6 +146,10 @@ KDES = {
         lambda T, y: reference.kde(T, y, noise_variance=0.1),
     ),
     "adaptive_kde_upper": (ibfast.AdaptiveKDE(), lambda T, y: reference.adaptive_kde(T, y)),
+    "adaptive_kde_upper_power2": (
+        ibfast.AdaptiveKDE(scale=0.05, power=2),
+        lambda T, y: reference.adaptive_kde(T, y, scale=0.05, power=2),
+    ),
     "adaptive_kde_lower": (
         ibfast.AdaptiveKDE(scale=1e-2, bound="lower"),
         lambda T, y: reference.adaptive_kde(T, y, scale=1e-2, bound="lower"),

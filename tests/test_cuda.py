@@ -113,8 +113,8 @@ def test_bad_input_on_the_gpu_path(cuda_device):
     with pytest.raises(ValueError, match="labels has 3 entries"):
         ibfast.KDE()(torch.zeros(10, 2, device=cuda_device), np.arange(3))
     with pytest.raises(ValueError, match="must be on"):
-        kernels.kde_lse_many([torch.zeros(4, 2, device=cuda_device), np.zeros((4, 2), np.float32)],
-                             [1.0, 1.0], [None, None])
+        kernels.kde_log_sum_exp_many([torch.zeros(4, 2, device=cuda_device), np.zeros((4, 2), np.float32)],
+                                     1.0)
     # non-contiguous and float64 device input give the CPU numbers
     base = torch.from_numpy(_data("gauss", 300, 6)[0]).double().to(cuda_device)
     view = base.t().contiguous().t()

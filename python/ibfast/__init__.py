@@ -5,30 +5,19 @@
 >>> r.i_xt, r.i_ty                              # bits
 """
 
-from . import kernels, reference
-from ._backend import build_info, cuda_available, cuda_built, set_num_threads
-from .estimators import (
-    EBAB,
-    KDE,
-    AdaptiveKDE,
-    AdaptiveRange,
-    BinningEstimator,
-    BinWidth,
-    FixedRange,
-    MIResult,
-)
+from importlib.metadata import PackageNotFoundError, version
 
-__version__ = "0.1.0"
+from . import estimators, kernels, reference
+from ._backend import build_info, cuda_available, cuda_built, set_num_threads
+from .estimators import *  # noqa: F403  (the estimator API is ibfast's API; its __all__ is the list)
+
+try:
+    __version__ = version("ibfast")  # written once, in pyproject.toml
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
-    "EBAB",
-    "KDE",
-    "AdaptiveKDE",
-    "AdaptiveRange",
-    "BinWidth",
-    "BinningEstimator",
-    "FixedRange",
-    "MIResult",
+    *estimators.__all__,
     "__version__",
     "build_info",
     "cuda_available",

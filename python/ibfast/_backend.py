@@ -6,6 +6,7 @@ from types import ModuleType
 from typing import Any
 
 from . import _core
+from ._params import integer
 
 _cuda: ModuleType | None
 try:  # The CUDA module is optional: built only where a CUDA compiler was found.
@@ -70,6 +71,4 @@ def build_info() -> dict[str, Any]:
 
 def set_num_threads(n: int) -> None:
     """Set the number of CPU threads the kernels use; ``n < 1`` means all cores."""
-    if not isinstance(n, int) or isinstance(n, bool):
-        raise TypeError(f"n must be an int, got {type(n).__name__}")
-    _core.set_num_threads(n)
+    _core.set_num_threads(integer(n, "n"))

@@ -5,14 +5,14 @@ from __future__ import annotations
 import math
 from typing import Literal
 
+from ._params import one_of
+
 Units = Literal["bits", "nats"]
 _LN2 = math.log(2.0)
 
 
 def check_units(units: str) -> Units:
-    if units not in ("bits", "nats"):
-        raise ValueError(f"units must be 'bits' or 'nats', got {units!r}")
-    return units  # type: ignore[return-value]
+    return one_of(units, "units", ("bits", "nats"))  # type: ignore[return-value]
 
 
 def from_nats(value: float, units: Units) -> float:

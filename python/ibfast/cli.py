@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import itertools
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -26,8 +28,28 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def load_plugins(modules: list[str]) -> None:
+    """Import the user's modules, whose import registers estimators or activations by name.
+
+    The current directory is searched first, so a ``my_estimators.py`` beside the config works.
+    """
+    if not modules:
+        return
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError as err:
+            raise ValueError(f"plugin {name!r} could not be imported: {err}") from err
+
+
 def configs_from_args(args: argparse.Namespace) -> list[Any]:
-    """One ExperimentConfig per (activation, l2) pair: the TOML file, then flags over it."""
+    """One ExperimentConfig per (activation, l2) pair: the TOML file, then flags over it.
+
+    The file's ``plugins`` list and ``--plugin`` flags are imported first, so that the names they
+    register are known when the configuration is checked.
+    """
     import tomllib
 
     from .experiment import ExperimentConfig
@@ -36,6 +58,7 @@ def configs_from_args(args: argparse.Namespace) -> list[Any]:
     if args.config:
         with open(args.config, "rb") as fh:
             base = tomllib.load(fh)
+    load_plugins([*_as_list(base.pop("plugins", [])), *(args.plugin or [])])
     flags = {
         "data": args.data, "data_path": args.data_path, "epochs": args.epochs,
         "batch_size": args.batch_size, "lr": args.lr, "device": args.device,
@@ -110,7 +133,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .experiment.config import DATA_NAMES, ESTIMATOR_NAMES
+    from .estimators import estimator_names
+    from .experiment.config import DATA_NAMES
 
     p = argparse.ArgumentParser(prog="ibfast", description="Information-plane estimators.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -126,7 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--l2", nargs="+", type=float, help="one run per L2 strength (0.015 in the papers)")
     run.add_argument("--seeds", type=int, help="number of seeds, trained batched (seeds 0..N-1)")
     run.add_argument("--epochs", type=int)
-    run.add_argument("--estimators", nargs="+", choices=ESTIMATOR_NAMES)
+    known = ", ".join(estimator_names())
+    run.add_argument("--estimators", nargs="+", metavar="NAME",
+                     help=f"registered estimator names: {known} (and any a plugin registers)")
+    run.add_argument("--plugin", action="append", metavar="MODULE",
+                     help="import MODULE first (it may call ibfast.register_estimator)")
     run.add_argument("--data", choices=DATA_NAMES)
     run.add_argument("--data-path", help="var_u.mat for twelve_bit, the idx folder for mnist")
     run.add_argument("--hidden", nargs="+", type=int, help="hidden widths (default 10 7 5 4 3)")

@@ -11,17 +11,7 @@ import itertools
 import numpy as np
 
 from .data.twelve_bit import all_patterns
-from .estimators import (
-    EBAB,
-    KDE,
-    AdaptiveKDE,
-    AdaptiveRange,
-    BinningEstimator,
-    BinWidth,
-    FixedRange,
-    MIResult,
-)
-from .estimators.kde import KDEBase
+from .estimators import MIResult, estimator_names, make_estimator
 
 
 def demo_layers(seed: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
@@ -44,10 +34,9 @@ def demo_layers(seed: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
 
 
 def demo_table(seed: int = 0) -> list[tuple[int, MIResult]]:
+    """Every registered estimator, with its 12-bit defaults, on every layer."""
     layers, labels = demo_layers(seed)
-    estimators: list[BinningEstimator | KDEBase] = [
-        FixedRange(), BinWidth(), AdaptiveRange(), EBAB(), KDE(), KDE(bound="lower"), AdaptiveKDE()
-    ]
+    estimators = [make_estimator(name) for name in estimator_names()]
     return [(k + 1, est(t, labels)) for k, t in enumerate(layers) for est in estimators]
 
 

@@ -311,12 +311,13 @@ def kde(T, labels=None, noise_variance: float = 1e-3, bound: str = "upper",
 
 
 def adaptive_kde(T, labels=None, scale: float = 1e-3, bound: str = "upper",
-                 units: str = "bits") -> dict:
-    """Adaptive KDE (Chelombiev et al.): noise variance = scale * max|T|.
+                 units: str = "bits", power: int = 1) -> dict:
+    """Adaptive KDE (Chelombiev et al.): noise variance = scale * max|T| (power 1) or
+    (scale * max|T|)^2 (power 2).
 
-    A layer that is zero everywhere has I = 0 at any noise; it uses s2 = scale (as ibfast does)
-    so that the entropies stay finite.
+    A layer that is zero everywhere has I = 0 at any noise; it is evaluated as if max|T| were 1
+    (as ibfast does) so that the entropies stay finite.
     """
     top = float(np.max(np.abs(np.asarray(T, dtype=np.float64))))
-    s2 = float(scale) * (top if top > 0 else 1.0)
+    s2 = (float(scale) * (top if top > 0 else 1.0)) ** power
     return kde_mi(T, labels, s2, bound, units)

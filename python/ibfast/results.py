@@ -17,6 +17,8 @@ from typing import Any
 import pandas as pd
 
 RESULTS_FILE = "results.parquet"
+# The per-row measurements; every other column (but seed and epoch) names the run and layer.
+MEASUREMENTS = ("i_xt", "i_ty", "h_t", "train_loss", "train_acc", "test_loss", "test_acc")
 _CONFIG_KEY = b"ibfast.configs"
 
 
@@ -65,16 +67,24 @@ def read_configs(path: str | Path) -> list[dict[str, Any]]:
     return list(json.loads(meta.get(_CONFIG_KEY, b"[]")))
 
 
+def run_keys(df: pd.DataFrame) -> list[str]:
+    """The columns that say which run and layer a row belongs to, seed and epoch aside: every
+    column that is not a measurement (configuration, estimator and its parameters, layer)."""
+    return [c for c in df.columns if c not in MEASUREMENTS and c not in ("seed", "epoch")]
+
+
 def summary(df: pd.DataFrame) -> pd.DataFrame:
-    """Per activation, L2, estimator and layer, averaged over seeds: the peak I(X;T), its last
-    value, the compression (peak minus last, in the table's units), the last I(T;Y), and the last
-    train and test accuracy."""
-    keys = ["activation", "l2", "estimator", "layer"]
-    last_epoch = df.groupby(["activation", "l2", "seed"])["epoch"].transform("max")
-    last = df[df["epoch"] == last_epoch]
-    per_seed = df.groupby([*keys, "seed"]).agg(peak_i_xt=("i_xt", "max"))
+    """Per configuration, estimator (with its parameters) and layer, averaged over seeds: the peak
+    I(X;T), its last value, the compression (peak minus last, in the table's units), the last
+    I(T;Y), and the last train and test accuracy. Rows that differ in any setting column (data,
+    hidden sizes, split, estimator parameters, ...) are never averaged together."""
+    keys = run_keys(df)
+    by_run = df.groupby([*keys, "seed"], dropna=False, sort=False)
+    last = df[df["epoch"] == by_run["epoch"].transform("max")]
+    per_seed = by_run.agg(peak_i_xt=("i_xt", "max"))
     per_seed = per_seed.join(last.set_index([*keys, "seed"])[["i_xt", "i_ty", "train_acc", "test_acc"]])
     per_seed["compression"] = per_seed["peak_i_xt"] - per_seed["i_xt"]
-    out = per_seed.groupby(keys).mean()
-    out["n_seeds"] = per_seed.groupby(keys).size()
+    grouped = per_seed.groupby(level=keys, dropna=False)
+    out = grouped.mean()
+    out["n_seeds"] = grouped.size()
     return out.rename(columns={"i_xt": "last_i_xt", "i_ty": "last_i_ty"}).reset_index()

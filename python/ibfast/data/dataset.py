@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from .._params import open_unit_interval
+
 
 @dataclass(frozen=True)
 class Dataset:
@@ -44,8 +46,7 @@ def split_indices(
     The 12-bit data file is sorted by bit pattern, so an unshuffled split (as in the IDNNs and
     Chelombiev et al. code) gives skewed label balances: results record which split was used.
     """
-    if not 0.0 < train_fraction < 1.0:
-        raise ValueError(f"train_fraction must lie strictly between 0 and 1, got {train_fraction}")
+    open_unit_interval(train_fraction, "train_fraction")
     n_train = round(train_fraction * n)
     if n_train < 1 or n_train >= n:
         raise ValueError(f"a {train_fraction} split of {n} samples leaves an empty part")

@@ -1,7 +1,17 @@
-"""Estimator objects: ``estimator(T, labels=None, *, input_ids=None) -> MIResult``."""
+"""Estimator objects: ``estimator(T, labels=None, *, input_ids=None) -> MIResult``, one contract
+(``Estimator``) for every family, and the registry of names experiments use."""
 
+from .base import Estimator
 from .binning import EBAB, AdaptiveRange, BinningEstimator, BinWidth, FixedRange
-from .kde import KDE, AdaptiveKDE
+from .kde import KDE, AdaptiveKDE, KDEBase
+from .registry import (
+    EstimatorSettings,
+    estimator_names,
+    literature_bin_width,
+    literature_noise_variance,
+    make_estimator,
+    register_estimator,
+)
 from .result import MIResult
 
 __all__ = [
@@ -11,6 +21,14 @@ __all__ = [
     "AdaptiveRange",
     "BinWidth",
     "BinningEstimator",
+    "Estimator",
+    "EstimatorSettings",
     "FixedRange",
+    "KDEBase",
     "MIResult",
+    "estimator_names",
+    "literature_bin_width",
+    "literature_noise_variance",
+    "make_estimator",
+    "register_estimator",
 ]

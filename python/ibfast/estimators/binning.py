@@ -6,19 +6,16 @@ computed from ``input_ids`` where inputs repeat; I(T;Y) = H(T) - sum_c p(c) H(T 
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from abc import abstractmethod
 from typing import Any
 
 import numpy as np
 
-from .._arrays import finite_real, positive_finite, positive_int
-from .._units import Units, check_units, from_nats
-from ..kernels import (
+from .._dispatch import (
     Array,
+    check_lower,
     ebab_edges_of,
     edge_codes,
-    group_ids_like,
     intake,
     layer_min_max,
     resolve_lower,
@@ -26,19 +23,17 @@ from ..kernels import (
     sorted_edges,
     width_codes,
 )
+from .._params import finite_real, positive_finite, positive_int
+from .base import Estimator, Groups
 from .result import MIResult
 
 
-class BinningEstimator(ABC):
-    """Common call shape: ``estimator(T, labels=None, *, input_ids=None, device="auto") -> MIResult``.
+class BinningEstimator(Estimator):
+    """Discretise T into integer codes (``_codes``), then plug-in entropies of the distinct rows.
 
     A CUDA tensor T is binned and counted on its GPU (``device="auto"`` follows the input).
+    ``details`` of a result hold ``n_distinct`` and, for edge binning, ``n_edges``.
     """
-
-    name: str = "binning"
-
-    def __init__(self, units: str = "bits") -> None:
-        self.units: Units = check_units(units)
 
     @abstractmethod
     def _codes(self, x: Array) -> tuple[Array, dict[str, Any]]:
@@ -48,46 +43,21 @@ class BinningEstimator(ABC):
         """The int32 bin codes of T (N, d) that the entropies are computed on."""
         return self._codes(intake(T, device))[0]
 
-    def __call__(
-        self, T: Any, labels: Any = None, *, input_ids: Any = None, device: str = "auto"
-    ) -> MIResult:
-        x = intake(T, device)
-        n = x.shape[0]
-        groupings, sizes = [], []
-        for name, g in (("labels", labels), ("input_ids", input_ids)):
-            if g is not None:
-                gid, size = group_ids_like(g, x, name=name)
-                groupings.append(gid)
-                sizes.append(size)
+    def _estimate(self, xs: list[Array], groups: list[Groups]) -> list[MIResult]:
+        return [self._estimate_one(x, g) for x, g in zip(xs, groups, strict=True)]
+
+    def _estimate_one(self, x: Array, g: Groups) -> MIResult:
+        groupings = [(ids, size) for ids, size in ((g.labels, g.n_labels), (g.input_ids, g.n_inputs))
+                     if ids is not None]
         codes, details = self._codes(x)
-        h, h_given, n_distinct = row_entropy_nats(codes, groupings, sizes)
-        return self._result(n, h, h_given, n_distinct, labels is not None, input_ids is not None, details)
-
-    def many(
-        self, Ts: Sequence[Any], labels: Any = None, *, input_ids: Any = None, device: str = "auto"
-    ) -> list[MIResult]:
-        """Estimates for several layers (the same call shape as the KDE family's ``many``)."""
-        return [self(T, labels, input_ids=input_ids, device=device) for T in Ts]
-
-    def _result(
-        self, n: int, h: float, h_given: list[float], n_distinct: int, has_labels: bool,
-        has_inputs: bool, details: dict[str, Any],
-    ) -> MIResult:
+        h, h_given, n_distinct = row_entropy_nats(codes, [i for i, _ in groupings], [s for _, s in groupings])
         given = iter(h_given)
-        h_given_y = next(given) if has_labels else None
-        h_given_x = next(given) if has_inputs else 0.0
-        u = self.units
+        h_given_y = next(given) if g.labels is not None else None
+        h_given_x = next(given) if g.input_ids is not None else 0.0
         details["n_distinct"] = int(n_distinct)
-        return MIResult(
-            estimator=self.name,
-            units=u,
-            n_samples=n,
-            i_xt=from_nats(h - h_given_x, u),
-            h_t=from_nats(h, u),
-            h_t_given_x=from_nats(h_given_x, u),
-            i_ty=None if h_given_y is None else from_nats(h - h_given_y, u),
-            h_t_given_y=None if h_given_y is None else from_nats(h_given_y, u),
-            details=details,
+        return self._result(
+            x.shape[0], i_xt=h - h_given_x, h_t=h, h_t_given_x=h_given_x,
+            i_ty=None if h_given_y is None else h - h_given_y, h_t_given_y=h_given_y, details=details,
         )
 
 
@@ -126,6 +96,9 @@ class FixedRange(EdgeBinningEstimator):
             raise ValueError(f"lo must be below hi, got lo={lo}, hi={hi}")
         self._fixed_edges = sorted_edges(np.linspace(self.lo, self.hi, self.n_bins))
 
+    def params(self) -> dict[str, Any]:
+        return {"n_bins": self.n_bins, "lo": self.lo, "hi": self.hi, "units": self.units}
+
     def _edges(self, x: Array) -> np.ndarray:
         return self._fixed_edges
 
@@ -138,6 +111,9 @@ class AdaptiveRange(EdgeBinningEstimator):
     def __init__(self, n_bins: int = 30, units: str = "bits"):
         super().__init__(units)
         self.n_bins = positive_int(n_bins, "n_bins")
+
+    def params(self) -> dict[str, Any]:
+        return {"n_bins": self.n_bins, "units": self.units}
 
     def _edges(self, x: Array) -> np.ndarray:
         return np.linspace(*layer_min_max(x), self.n_bins)
@@ -160,8 +136,10 @@ class EBAB(EdgeBinningEstimator):
     def __init__(self, n_bins: int = 30, lower: float | str | None = "auto", units: str = "bits"):
         super().__init__(units)
         self.n_bins = positive_int(n_bins, "n_bins")
-        resolve_lower(np.zeros(1, np.float32), lower)  # validates the argument
-        self.lower = lower
+        self.lower = check_lower(lower)
+
+    def params(self) -> dict[str, Any]:
+        return {"n_bins": self.n_bins, "lower": self.lower, "units": self.units}
 
     def _edges(self, x: Array) -> np.ndarray:
         return ebab_edges_of(x, self.n_bins, resolve_lower(x, self.lower))
@@ -178,6 +156,9 @@ class BinWidth(BinningEstimator):
     def __init__(self, width: float = 0.07, units: str = "bits"):
         super().__init__(units)
         self.width = positive_finite(width, "width")
+
+    def params(self) -> dict[str, Any]:
+        return {"width": self.width, "units": self.units}
 
     def _codes(self, x: Array) -> tuple[Array, dict[str, Any]]:
         return width_codes(x, self.width), {}

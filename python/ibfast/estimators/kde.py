@@ -11,23 +11,17 @@ class term on that class's rows only, from the same bound (as Saxe et al. did).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
-from .._arrays import positive_finite
-from .._units import Units, check_units, from_nats
-from ..kernels import Array, check_alpha, group_ids_like, intake, kde_lse_many, layer_min_max
+from .._dispatch import Array, check_alpha, kde_lse_many, layer_min_max
+from .._params import integer, one_of, positive_finite
+from .base import Estimator, Groups
 from .result import MIResult
 
 Bound = Literal["upper", "lower"]
-
-
-def _check_bound(bound: str) -> Bound:
-    if bound not in ("upper", "lower"):
-        raise ValueError(f"bound must be 'upper' or 'lower', got {bound!r}")
-    return bound  # type: ignore[return-value]
+BOUNDS = ("upper", "lower")
 
 
 def _mean(a: Any) -> float:
@@ -68,59 +62,36 @@ def kde_quantities(
     return KDEQuantities(i_xt, h_noise + i_xt, h_noise, i_xt - i_within, h_noise + i_within)
 
 
-class KDEBase:
-    """Common call shape: ``estimator(T, labels=None, *, input_ids=None, device="auto")``, and
-    ``estimator.many(Ts, labels)`` for many layers at once (one batched launch on CUDA)."""
+class KDEBase(Estimator):
+    """The KDE bounds for some rule that gives each layer its noise variance (``noise_variance_for``).
 
-    name = "kde"
+    ``name`` is the family and the bound, e.g. ``kde_upper``. ``many`` computes every layer's
+    pairwise sums in one kernel call (one batched launch on CUDA). ``input_ids`` are checked but
+    change nothing: H(T|X) is the noise entropy whether or not inputs repeat.
+    """
+
+    family = "kde"
 
     def __init__(self, bound: str, units: str) -> None:
-        self.bound: Bound = _check_bound(bound)
-        self.units: Units = check_units(units)
+        super().__init__(units)
+        self.bound: Bound = one_of(bound, "bound", BOUNDS)  # type: ignore[assignment]
+        self.name = f"{self.family}_{self.bound}"
 
     def noise_variance_for(self, x: Array) -> float:
+        """The noise variance s2 this estimator uses for a validated layer."""
         raise NotImplementedError
 
-    def __call__(
-        self, T: Any, labels: Any = None, *, input_ids: Any = None, device: str = "auto"
-    ) -> MIResult:
-        """Estimate for T (N, d). ``input_ids`` is checked but changes nothing: H(T|X) is the
-        noise entropy whether or not inputs repeat."""
-        return self.many([T], labels, input_ids=input_ids, device=device)[0]
-
-    def many(
-        self, Ts: Sequence[Any], labels: Any = None, *, input_ids: Any = None, device: str = "auto"
-    ) -> list[MIResult]:
-        """Estimates for several layers over the same N samples (e.g. every layer and seed of one
-        epoch), with one kernel call for all of them."""
-        xs = [intake(T, device, name="T" if len(Ts) == 1 else f"Ts[{k}]") for k, T in enumerate(Ts)]
-        # Labels are mapped (and input_ids checked) once per distinct N and device, not per layer.
-        mapped: dict[tuple[int, str], Any] = {}
-        gids = []
-        for x in xs:
-            key = (x.shape[0], str(getattr(x, "device", "cpu")))
-            if key not in mapped:
-                mapped[key] = None if labels is None else group_ids_like(labels, x, name="labels")[0]
-                if input_ids is not None:
-                    group_ids_like(input_ids, x, name="input_ids")
-            gids.append(mapped[key])
+    def _estimate(self, xs: list[Array], groups: list[Groups]) -> list[MIResult]:
         s2s = [self.noise_variance_for(x) for x in xs]
         factor = 2.0 if self.bound == "upper" else 8.0
+        gids = [g.labels for g in groups]
         lses = kde_lse_many(xs, [check_alpha(1.0 / (factor * s2)) for s2 in s2s], gids)
-        u = self.units
-
-        def conv(v: float | None) -> float | None:
-            return None if v is None else from_nats(v, u)
-
         results = []
         for x, gid, s2, (lse_all, lse_within) in zip(xs, gids, s2s, lses, strict=True):
             q = kde_quantities(x.shape[0], x.shape[1], s2, lse_all, lse_within, gid)
-            results.append(MIResult(
-                estimator=f"{self.name}_{self.bound}", units=u, n_samples=x.shape[0],
-                i_xt=from_nats(q.i_xt, u), h_t=from_nats(q.h_t, u),
-                h_t_given_x=from_nats(q.h_t_given_x, u),
-                i_ty=conv(q.i_ty), h_t_given_y=conv(q.h_t_given_y),
-                details={"noise_variance": s2, "bound": self.bound},
+            results.append(self._result(
+                x.shape[0], i_xt=q.i_xt, h_t=q.h_t, h_t_given_x=q.h_t_given_x, i_ty=q.i_ty,
+                h_t_given_y=q.h_t_given_y, details={"noise_variance": s2, "bound": self.bound},
             ))
         return results
 
@@ -131,33 +102,54 @@ class KDE(KDEBase):
     ``bound="upper"`` uses the KL pairwise bound, ``"lower"`` the Bhattacharyya one.
     """
 
-    name = "kde"
+    family = "kde"
 
     def __init__(self, noise_variance: float = 1e-3, bound: str = "upper", units: str = "bits"):
         super().__init__(bound, units)
         self.noise_variance = positive_finite(noise_variance, "noise_variance")
 
+    def params(self) -> dict[str, Any]:
+        return {"noise_variance": self.noise_variance, "bound": self.bound, "units": self.units}
+
     def noise_variance_for(self, x: Array) -> float:
         return self.noise_variance
 
 
-class AdaptiveKDE(KDEBase):
-    """KDE bounds with adaptive noise (Chelombiev et al. 2019): s2 = scale * max|T| per call.
+def check_power(power: Any, name: str = "power") -> int:
+    """AdaptiveKDE's power: 1 (s2 = scale * max|T|) or 2 (s2 = (scale * max|T|)^2)."""
+    p = integer(power, name)
+    if p not in (1, 2):
+        raise ValueError(f"{name} must be 1 (s2 = scale * max|T|) or 2 (s2 = (scale * max|T|)^2), got {p}")
+    return p
 
-    The paper's constant is not public. The default ``scale = 1e-3`` gives a layer whose largest
-    activity is 1 (a saturated tanh layer) exactly Saxe et al.'s 12-bit noise, 1e-3, while a layer
-    whose activity grows (ReLU) gets proportionally wider noise, so that scaling the activity up
-    cannot by itself create information. A layer that is exactly zero everywhere (all units dead)
-    has I = 0 at any noise; it is evaluated with s2 = scale to keep the entropies finite.
+
+class AdaptiveKDE(KDEBase):
+    """KDE bounds with adaptive noise (Chelombiev et al. 2019): the noise variance follows the
+    layer's largest activity max|T| at each call.
+
+    The paper says the variance is "proportional to the maximum activity". Two readings:
+    ``power=1`` (default, the paper's wording): s2 = scale * max|T|. Not scale invariant:
+    multiplying T by a scales every squared distance by a^2 but the noise variance by a, so
+    growing activity alone raises I(X;T). ``power=2``: s2 = (scale * max|T|)^2, the noise standard
+    deviation proportional to max|T|; multiplying T by any a > 0 leaves every estimate unchanged.
+    The paper's constant is not public: ``scale = 1e-3`` gives a layer whose largest activity is
+    1 (saturated tanh) exactly Saxe et al.'s 12-bit noise s2 = 1e-3 with power 1 (with power 2
+    that layer gets s2 = 1e-6; pick ``scale`` to suit). A layer that is exactly zero everywhere
+    (all units dead) has I = 0 at any noise; it is evaluated as if max|T| were 1.
     """
 
-    name = "adaptive_kde"
+    family = "adaptive_kde"
 
-    def __init__(self, scale: float = 1e-3, bound: str = "upper", units: str = "bits"):
+    def __init__(self, scale: float = 1e-3, bound: str = "upper", units: str = "bits", power: int = 1):
         super().__init__(bound, units)
         self.scale = positive_finite(scale, "scale")
+        self.power = check_power(power)
+
+    def params(self) -> dict[str, Any]:
+        return {"scale": self.scale, "power": self.power, "bound": self.bound, "units": self.units}
 
     def noise_variance_for(self, x: Array) -> float:
         lo, hi = layer_min_max(x)
         top = max(abs(lo), abs(hi))
-        return self.scale * (top if top > 0 else 1.0)
+        top = top if top > 0 else 1.0
+        return self.scale * top if self.power == 1 else (self.scale * top) ** 2

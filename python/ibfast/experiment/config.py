@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import math
 import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from .._params import integer, non_negative_finite, one_of, open_unit_interval, positive_finite, positive_int
+from ..estimators.kde import check_power
+from ..estimators.registry import EstimatorSettings, check_estimator_names
 from ..models import activations
 
-ESTIMATOR_NAMES = (
-    "fixed_range", "bin_width", "adaptive_range", "ebab",
-    "kde_upper", "kde_lower", "adaptive_kde_upper", "adaptive_kde_lower",
-)
 DATA_NAMES = ("twelve_bit", "digits", "mnist")
 
 
@@ -47,9 +45,9 @@ class ExperimentConfig:
     noise_variance: float | None = None
     bin_width: float | None = None
     adaptive_kde_scale: float = 1e-3
+    adaptive_kde_power: int = 1        # 1: s2 = c max|T| (the paper's wording); 2: s2 = (c max|T|)^2
     device: str = "cpu"
     torch_threads: int = 1             # tiny matmuls run fastest on one thread; estimation uses the rest
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.hidden = tuple(int(h) for h in self.hidden)
@@ -60,15 +58,15 @@ class ExperimentConfig:
         self.validate()
 
     def validate(self) -> None:
-        if self.data not in DATA_NAMES:
-            raise ValueError(f"unknown data {self.data!r}; choose from {', '.join(DATA_NAMES)}")
+        """Every key checked: TypeError for a wrong type, ValueError for a wrong value."""
+        one_of(self.data, "data", DATA_NAMES)
         if self.data == "mnist" and not self.data_path:
             raise ValueError("data 'mnist' needs data_path: the folder holding the idx files")
         activations.get(self.activation)  # raises ValueError naming the known ones
-        _positive_int(self.epochs, "epochs")
-        _positive_int(self.batch_size, "batch_size")
-        _positive_int(self.record_points, "record_points")
-        _positive_int(self.n_bins, "n_bins")
+        for name in ("epochs", "batch_size", "record_points", "n_bins"):
+            positive_int(getattr(self, name), name)
+        integer(self.data_seed, "data_seed")
+        integer(self.split_seed, "split_seed")
         if len(self.seeds) == 0:
             raise ValueError("seeds must name at least one seed")
         if len(set(self.seeds)) != len(self.seeds):
@@ -76,27 +74,31 @@ class ExperimentConfig:
         if any(h < 1 for h in self.hidden):
             raise ValueError(f"hidden widths must be >= 1, got {self.hidden}")
         for name in ("lr", "adaptive_kde_scale"):
-            _positive_float(getattr(self, name), name)
+            positive_finite(getattr(self, name), name)
         for name in ("noise_variance", "bin_width"):
             if getattr(self, name) is not None:
-                _positive_float(getattr(self, name), name)
-        if not (math.isfinite(self.l2) and self.l2 >= 0):
-            raise ValueError(f"l2 must be >= 0, got {self.l2}")
-        if not 0.0 < self.train_fraction < 1.0:
-            raise ValueError(f"train_fraction must lie in (0, 1), got {self.train_fraction}")
-        unknown = [e for e in self.estimators if e not in ESTIMATOR_NAMES]
-        if unknown or not self.estimators:
-            raise ValueError(
-                f"unknown estimators {unknown or '(none given)'}; choose from {', '.join(ESTIMATOR_NAMES)}"
-            )
+                positive_finite(getattr(self, name), name)
+        non_negative_finite(self.l2, "l2")
+        open_unit_interval(self.train_fraction, "train_fraction")
+        check_estimator_names(self.estimators)
+        self.estimator_settings()  # the estimator keys' own checks (e.g. adaptive_kde_power)
         if self.record_epochs is not None:
             bad = [e for e in self.record_epochs if not 0 <= e < self.epochs]
             if bad or not self.record_epochs:
                 raise ValueError(f"record_epochs must lie in [0, {self.epochs}), got {bad or '[]'}")
-        if not isinstance(self.device, str) or not (self.device == "cpu" or self.device.startswith("cuda")):
+        if not isinstance(self.device, str):
+            raise TypeError(f"device must be a str, got {type(self.device).__name__}")
+        if not (self.device == "cpu" or self.device.startswith("cuda")):
             raise ValueError(f"device must be 'cpu' or 'cuda[:index]', got {self.device!r}")
-        if self.torch_threads < 0:
-            raise ValueError("torch_threads must be >= 0 (0 leaves torch's setting alone)")
+        integer(self.torch_threads, "torch_threads (0 leaves torch's setting alone)", 0)
+
+    def estimator_settings(self) -> EstimatorSettings:
+        """The estimator keys, with the literature's defaults for this data set filled in."""
+        power = check_power(self.adaptive_kde_power, "adaptive_kde_power")
+        return EstimatorSettings.for_data(
+            self.data, n_bins=self.n_bins, noise_variance=self.noise_variance, bin_width=self.bin_width,
+            adaptive_kde_scale=self.adaptive_kde_scale, adaptive_kde_power=power,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,12 +116,3 @@ class ExperimentConfig:
         with open(path, "rb") as fh:
             return cls.from_dict(tomllib.load(fh))
 
-
-def _positive_int(v: Any, name: str) -> None:
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-
-
-def _positive_float(v: Any, name: str) -> None:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-        raise ValueError(f"{name} must be a positive number, got {v!r}")

@@ -19,11 +19,12 @@ import torch.nn.functional as F
 
 from .._backend import require_cuda
 from ..data import Dataset, split_indices
+from ..estimators import Estimator
 from ..models import SeedBatchedMLP
 from ..models.optim import FlatAdam
 from .config import ExperimentConfig
 from .schedule import log_spaced_epochs
-from .setup import Estimator, build_estimators, load_dataset
+from .setup import build_estimators, load_dataset, run_columns
 
 ProgressFn = Callable[[int, int], None]
 _MAX_PENDING = 8  # recorded epochs waiting for the estimation thread before training waits
@@ -98,6 +99,7 @@ class Experiment:
                 raise ValueError(f"device {config.device!r} was asked for, but torch sees no CUDA device")
             require_cuda()  # fail now, not at the first recorded epoch
         self.estimators: dict[str, Estimator] = build_estimators(config)
+        self.run_columns = run_columns(config, self.dataset)
         self.train_idx, self.test_idx = split_indices(
             self.dataset.n_samples, config.train_fraction, config.shuffle_split, config.split_seed
         )
@@ -204,17 +206,17 @@ class Experiment:
         matrices = [layers[k][s] for s, k in seeds_layers]
         rows = []
         for name, est in self.estimators.items():
+            params = est.param_string()
             # one call for every seed and layer: a single batched launch for the KDE on a GPU
             for (s, k), r in zip(seeds_layers, est.many(matrices, labels), strict=True):
                 rows.append({
-                    "data": self.dataset.name, "activation": c.activation, "l2": c.l2,
+                    **self.run_columns,
                     "seed": c.seeds[s], "epoch": epoch, "layer": k + 1, "width": layers[k].shape[2],
-                    "is_output": k == len(layers) - 1, "estimator": name,
+                    "is_output": k == len(layers) - 1, "estimator": name, "estimator_params": params,
                     "i_xt": r.i_xt, "i_ty": r.i_ty, "h_t": r.h_t,
                     "train_loss": float(metrics["train_loss"][s]),
                     "train_acc": float(metrics["train_acc"][s]),
                     "test_loss": float(metrics["test_loss"][s]),
                     "test_acc": float(metrics["test_acc"][s]),
-                    "split": "shuffled" if c.shuffle_split else "ordered",
                 })
         return rows

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._params import positive_int
+
 
 def log_spaced_epochs(epochs: int, n_points: int = 400) -> np.ndarray:
     """unique(int(logspace(0, log2 epochs, n_points, base 2))) - 1: 0-based epoch indices.
@@ -11,9 +13,7 @@ def log_spaced_epochs(epochs: int, n_points: int = 400) -> np.ndarray:
     For 8000 epochs and 400 points these are the 274 epochs of the papers, from 0 to 7999.
     Epoch e is recorded after its training pass, so the last one is the trained network.
     """
-    if epochs < 1:
-        raise ValueError(f"epochs must be >= 1, got {epochs}")
-    if n_points < 1:
-        raise ValueError(f"n_points must be >= 1, got {n_points}")
+    positive_int(epochs, "epochs")
+    positive_int(n_points, "n_points")
     points = np.logspace(0.0, np.log2(epochs), n_points, base=2.0).astype(np.int64)
     return np.unique(points) - 1

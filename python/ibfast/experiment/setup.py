@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Any
 
 from ..data import Dataset, generate, load_digits, load_mnist, load_var_u
-from ..estimators import EBAB, KDE, AdaptiveKDE, AdaptiveRange, BinWidth, FixedRange
-from ..estimators.binning import BinningEstimator
-from ..estimators.kde import KDEBase
+from ..estimators import Estimator, make_estimator
 from .config import ExperimentConfig
-
-Estimator = BinningEstimator | KDEBase
 
 
 def load_dataset(config: ExperimentConfig) -> Dataset:
@@ -22,31 +18,22 @@ def load_dataset(config: ExperimentConfig) -> Dataset:
     return load_mnist(config.data_path)
 
 
-def literature_noise_variance(config: ExperimentConfig) -> float:
-    """Saxe et al.'s fixed KDE noise: 1e-3 for the 12-bit task, 1e-1 for MNIST-like data."""
-    if config.noise_variance is not None:
-        return config.noise_variance
-    return 1e-3 if config.data == "twelve_bit" else 1e-1
-
-
-def literature_bin_width(config: ExperimentConfig) -> float:
-    """Saxe et al.'s bin width: 0.07 for the 12-bit task, 0.5 for MNIST-like data."""
-    if config.bin_width is not None:
-        return config.bin_width
-    return 0.07 if config.data == "twelve_bit" else 0.5
+def run_columns(config: ExperimentConfig, dataset: Dataset) -> dict[str, Any]:
+    """The settings that change a run's numbers, as the columns every one of its results rows
+    carries, so that tables from different settings never average together."""
+    meta = dataset.meta
+    source = meta.get("source", "")
+    if source == "generator":
+        source = f"generator(seed={meta.get('generator_seed')})"
+    return {
+        "data": dataset.name, "data_source": str(source), "hidden": "-".join(map(str, config.hidden)),
+        "activation": config.activation, "l2": config.l2, "lr": config.lr,
+        "batch_size": config.batch_size, "epochs": config.epochs, "train_fraction": config.train_fraction,
+        "split": "shuffled" if config.shuffle_split else "ordered", "split_seed": config.split_seed,
+    }
 
 
 def build_estimators(config: ExperimentConfig) -> dict[str, Estimator]:
-    """The configured estimators by name, with the data's literature defaults filled in."""
-    s2 = literature_noise_variance(config)
-    factories: dict[str, Callable[[], Estimator]] = {
-        "fixed_range": lambda: FixedRange(config.n_bins),
-        "bin_width": lambda: BinWidth(literature_bin_width(config)),
-        "adaptive_range": lambda: AdaptiveRange(config.n_bins),
-        "ebab": lambda: EBAB(config.n_bins),
-        "kde_upper": lambda: KDE(s2, "upper"),
-        "kde_lower": lambda: KDE(s2, "lower"),
-        "adaptive_kde_upper": lambda: AdaptiveKDE(config.adaptive_kde_scale, "upper"),
-        "adaptive_kde_lower": lambda: AdaptiveKDE(config.adaptive_kde_scale, "lower"),
-    }
-    return {name: factories[name]() for name in config.estimators}
+    """The configured estimators by registry name, with the data's literature defaults filled in."""
+    settings = config.estimator_settings()
+    return {name: make_estimator(name, settings) for name in config.estimators}

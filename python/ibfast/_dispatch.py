@@ -1,0 +1,186 @@
+"""Internal: validated layers -> the compiled kernels, on the CPU (``_core``) or on CUDA (``_cuda``).
+
+Everything here takes input that ``intake`` has validated. CUDA launches go through one function,
+``on_gpu``, which holds the whole protocol: the module check, the tensor's device as the current
+one, its current stream, and one retry after an out-of-memory error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import _core
+from ._arrays import as_activations, as_group_ids, is_cuda_tensor
+from ._backend import cuda_stream, require_cuda, resolve_device
+from ._params import finite_real, positive_finite
+
+# Width binning writes int32 codes: floor(t / w) must stay inside that range.
+_INT32_LIMIT = 2.0**31 - 1
+# float32 holds -alpha * D; beyond this the exponent of the diagonal term (D = 0) would be 0 * inf.
+_MAX_ALPHA = 1e30
+
+Array = Any  # a validated np.ndarray (CPU) or a contiguous CUDA tensor
+
+
+def intake(T: Any, device: str = "auto", name: str = "T") -> Array:
+    """T validated for its device: a C-contiguous float32 numpy array or CUDA tensor."""
+    if resolve_device(T, device) == "cpu":
+        return as_activations(T.detach().cpu() if is_cuda_tensor(T) else T, name)
+    if not is_cuda_tensor(T):
+        import torch
+
+        T = torch.from_numpy(as_activations(T, name)).cuda()
+    return as_activations(T, name)
+
+
+def group_ids_like(y: Any, x: Array, name: str = "labels") -> tuple[Array, int]:
+    """Group ids 0..G-1 (int32) on x's device, and G."""
+    return as_group_ids(y, x.shape[0], name, x.device if is_cuda_tensor(x) else None)
+
+
+def on_gpu(like: Any, kernel: str, *args: Any) -> Any:
+    """``ibfast._cuda.<kernel>(*args, stream)`` on ``like``'s device and current stream.
+
+    Kernel scratch comes from CUDA's stream-ordered pool; when that allocation fails because
+    torch's caching allocator holds the memory, torch's cached blocks go back to the driver and
+    the kernel runs once more. The CUDA module raises ``OutOfMemoryError``, a MemoryError.
+    """
+    import torch
+
+    fn = getattr(require_cuda(), kernel)
+    with torch.cuda.device(like.device):
+        stream = cuda_stream(like)
+        try:
+            return fn(*args, stream)
+        except MemoryError:
+            torch.cuda.empty_cache()
+            return fn(*args, stream)
+
+
+def sorted_edges(edges: Any, name: str = "edges") -> np.ndarray:
+    e = np.ascontiguousarray(np.asarray(edges, dtype=np.float64).reshape(-1))
+    if e.size == 0:
+        raise ValueError(f"{name} is empty")
+    if not np.isfinite(e).all():
+        raise ValueError(f"{name} contains NaN or inf")
+    if np.any(np.diff(e) < 0):
+        raise ValueError(f"{name} must be sorted ascending")
+    return e
+
+
+def layer_min_max(x: Array) -> tuple[float, float]:
+    if is_cuda_tensor(x):
+        lo, hi = x.aminmax()
+        return float(lo), float(hi)
+    return float(x.min()), float(x.max())
+
+
+def check_lower(lower: Any) -> float | str | None:
+    """EBAB's ``lower`` argument: "auto", None or a finite number."""
+    if isinstance(lower, str):
+        if lower != "auto":
+            raise ValueError(f"lower must be 'auto', None or a number, got {lower!r}")
+        return lower
+    if lower is None:
+        return None
+    return finite_real(lower, "lower", "'auto', None or a number")
+
+
+def resolve_lower(x: Array, lower: float | str | None) -> float | None:
+    """EBAB's ``lower`` for a layer: "auto" is 0 for a layer with no negative values, else None."""
+    checked = check_lower(lower)
+    if checked == "auto":
+        return 0.0 if layer_min_max(x)[0] >= 0.0 else None
+    return None if checked is None else float(checked)
+
+
+def check_alpha(alpha: float) -> float:
+    a = positive_finite(alpha, "alpha")
+    if a > _MAX_ALPHA:
+        raise ValueError(f"alpha = {a:g} is too large for float32 arithmetic (noise variance too small)")
+    return a
+
+
+# ---- kernels on validated input ---------------------------------------------------------------
+def edge_codes(x: Array, edges: np.ndarray) -> Array:
+    """Codes of a validated layer for sorted float64 edges."""
+    if not is_cuda_tensor(x):
+        return np.asarray(_core.bin_by_edges(x, edges))
+    import torch
+
+    max_edges = require_cuda().max_edges
+    if edges.size > max_edges:
+        raise ValueError(f"the CUDA kernels take at most {max_edges} edges, got {edges.size}")
+    codes = torch.empty(x.shape, dtype=torch.int32, device=x.device)
+    on_gpu(x, "bin_by_edges", x.data_ptr(), x.numel(), edges, codes.data_ptr())
+    return codes
+
+
+def width_codes(x: Array, width: float) -> Array:
+    """``floor(x / width)`` of a validated layer, refusing codes beyond int32."""
+    lo, hi = layer_min_max(x)
+    top = max(abs(lo), abs(hi))
+    if top / width >= _INT32_LIMIT:
+        raise ValueError(
+            f"width {width} is too small for values up to {top}: bin codes would overflow int32"
+        )
+    if not is_cuda_tensor(x):
+        return np.asarray(_core.bin_by_width(x, width))
+    import torch
+
+    codes = torch.empty(x.shape, dtype=torch.int32, device=x.device)
+    on_gpu(x, "bin_by_width", x.data_ptr(), x.numel(), width, codes.data_ptr())
+    return codes
+
+
+def ebab_edges_of(x: Array, n_bins: int, lower: float | None) -> np.ndarray:
+    """EBAB edges (host float64) of a validated layer, ``lower`` already resolved."""
+    if not is_cuda_tensor(x):
+        return np.asarray(_core.ebab_edges(x, n_bins, lower))
+    return np.asarray(on_gpu(x, "ebab_edges", x.data_ptr(), x.numel(), n_bins, lower))
+
+
+def row_entropy_nats(
+    codes: Array, groupings: Sequence[Array], sizes: Sequence[int]
+) -> tuple[float, list[float], int]:
+    """H(rows) and H(rows | g) per grouping in nats, and the distinct-row count."""
+    if not is_cuda_tensor(codes):
+        h, h_given, k = _core.row_entropy(codes, list(groupings), list(sizes))
+    else:
+        n, d = codes.shape
+        h, h_given, k = on_gpu(codes, "row_entropy", codes.data_ptr(), n, d,
+                               [g.data_ptr() for g in groupings], list(sizes))
+    return float(h), list(h_given), int(k)
+
+
+def kde_lse_many(
+    xs: Sequence[Array], alphas: Sequence[float], gids: Sequence[Array | None]
+) -> list[tuple[Array, Array | None]]:
+    """Per-row log-sum-exps of validated layers (all on the CPU or all on one CUDA device);
+    on CUDA in one batched call, so that small layers fill the GPU together."""
+    if not xs or not is_cuda_tensor(xs[0]):
+        out = []
+        for x, a, g in zip(xs, alphas, gids, strict=True):
+            if is_cuda_tensor(x):
+                raise ValueError("all activation matrices of one batched call must be on the same device")
+            lse_all, lse_within = _core.kde_log_sum_exp(x, a, g)
+            out.append((np.asarray(lse_all), None if lse_within is None else np.asarray(lse_within)))
+        return out
+    import torch
+
+    device = xs[0].device
+    if any(not is_cuda_tensor(x) or x.device != device for x in xs):
+        raise ValueError(f"all activation matrices of one batched call must be on {device}")
+    results: list[tuple[Array, Array | None]] = []
+    items = []
+    for x, a, g in zip(xs, alphas, gids, strict=True):
+        sums = torch.empty(x.shape[0], dtype=torch.float64, device=device)
+        sums_within = None if g is None else torch.empty_like(sums)
+        items.append((x.data_ptr(), x.shape[0], x.shape[1], float(a), 0 if g is None else g.data_ptr(),
+                      sums.data_ptr(), 0 if sums_within is None else sums_within.data_ptr()))
+        results.append((sums, sums_within))
+    on_gpu(xs[0], "kde_log_sum_exp", items)
+    return results
