@@ -1,8 +1,14 @@
-"""The activation registry: a name, a torch function, and its init gain.
+"""The activation registry: a name, a torch function, its init gains and learnable parameters.
 
 Register your own with ``register("name", fn, gain)``; any elementwise torch function works.
-The gain g sets the init std g / sqrt(fan_in): 2 for the ReLU family, 1 for the tanh family
-(DESIGN.md), following the papers.
+The gain g sets the init std g / sqrt(fan_in). ``gain`` follows Chelombiev et al.'s code: 2 for
+ReLU, softplus, ELU, PReLU and swish, 1 for tanh and abs (the others here follow their family).
+``ibfast_gain`` is the gain this package used before, which differs only for abs (2).
+``INIT_GAIN_RULES`` names the rules SeedBatchedMLP can initialise by.
+
+A parametric activation has ``n_params`` learnable values per unit and seed, all starting at
+``init_param``; it is called ``fn(z, params)`` with z of shape (S, width, N) and params of shape
+(S, width, n_params), so ``params[..., j:j+1]`` broadcasts over the samples.
 """
 
 from __future__ import annotations
@@ -14,29 +20,82 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-Activation = Callable[[torch.Tensor], torch.Tensor]
+Activation = Callable[..., torch.Tensor]
+
+INIT_GAIN_RULES = ("authors", "ibfast")
 
 
 @dataclass(frozen=True)
 class ActivationSpec:
     name: str
     fn: Activation
-    gain: float
+    gain: float                      # the paper's (authors' code) init gain
+    ibfast_gain: float | None = None  # this package's former gain; None becomes gain
+    n_params: int = 0                # learnable parameters per unit and seed
+    init_param: float = 0.0          # their initial value
+
+    def __post_init__(self) -> None:
+        if self.ibfast_gain is None:
+            object.__setattr__(self, "ibfast_gain", self.gain)
+
+    def hidden_gain(self, rule: str) -> float:
+        """The init gain of the hidden layers under ``rule`` (one of INIT_GAIN_RULES)."""
+        if check_init_gain_rule(rule) == "ibfast" and self.ibfast_gain is not None:
+            return self.ibfast_gain
+        return self.gain
+
+    def output_gain(self, rule: str) -> float:
+        """The init gain of the output layer: the hidden layers' for "authors", 1 for "ibfast"."""
+        return 1.0 if check_init_gain_rule(rule) == "ibfast" else self.gain
+
+
+def check_init_gain_rule(rule: object) -> str:
+    """Return ``rule`` if it names an init gain rule; TypeError if not a str, else ValueError."""
+    if not isinstance(rule, str):
+        raise TypeError(f"init_gain must be a str, one of {', '.join(INIT_GAIN_RULES)}; got {rule!r}")
+    if rule not in INIT_GAIN_RULES:
+        raise ValueError(f"unknown init_gain {rule!r}; choose from {', '.join(INIT_GAIN_RULES)}")
+    return rule
 
 
 _REGISTRY: dict[str, ActivationSpec] = {}
 _LN2 = math.log(2.0)
 
 
-def register(name: str, fn: Activation, gain: float = 1.0) -> None:
-    """Add an activation under ``name`` (lower case); an existing name is replaced."""
+def _positive_gain(name: str, what: str, g: object) -> float:
+    if isinstance(g, bool) or not (isinstance(g, (int, float)) and g > 0 and math.isfinite(g)):
+        raise ValueError(f"activation {name!r}: {what} must be positive, got {g!r}")
+    return float(g)
+
+
+def register(
+    name: str,
+    fn: Activation,
+    gain: float = 1.0,
+    *,
+    ibfast_gain: float | None = None,
+    n_params: int = 0,
+    init_param: float = 0.0,
+) -> None:
+    """Add an activation under ``name`` (lower case); an existing name is replaced.
+
+    With ``n_params`` > 0, ``fn(z, params)`` receives the (S, width, n_params) parameters.
+    """
     if not isinstance(name, str) or not name:
         raise ValueError("an activation needs a non-empty name")
     if not callable(fn):
         raise TypeError(f"activation {name!r}: fn must be callable")
-    if not (isinstance(gain, (int, float)) and gain > 0 and math.isfinite(gain)):
-        raise ValueError(f"activation {name!r}: gain must be positive, got {gain!r}")
-    _REGISTRY[name.lower()] = ActivationSpec(name.lower(), fn, float(gain))
+    g = _positive_gain(name, "gain", gain)
+    g_ibfast = None if ibfast_gain is None else _positive_gain(name, "ibfast_gain", ibfast_gain)
+    if isinstance(n_params, bool) or not isinstance(n_params, int) or n_params < 0:
+        raise ValueError(f"activation {name!r}: n_params must be an integer >= 0, got {n_params!r}")
+    if isinstance(init_param, bool) or not (
+        isinstance(init_param, (int, float)) and math.isfinite(init_param)
+    ):
+        raise ValueError(f"activation {name!r}: init_param must be a finite number, got {init_param!r}")
+    _REGISTRY[name.lower()] = ActivationSpec(
+        name.lower(), fn, g, g_ibfast, n_params, float(init_param)
+    )
 
 
 def get(name: str) -> ActivationSpec:
@@ -52,6 +111,13 @@ def names() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def prelu(z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    """z where z >= 0, a * z elsewhere; a (S, width, 1) is each seed's and unit's slope."""
+    # torch.where, not clamp(z, 0) + a * clamp(z, max=0): at z = 0 both clamps would pass the
+    # gradient, giving 1 + a instead of 1.
+    return torch.where(z >= 0, z, a * z)
+
+
 register("tanh", torch.tanh, 1.0)
 register("relu", torch.relu, 2.0)
 register("elu", F.elu, 2.0)
@@ -62,5 +128,6 @@ register("leaky_relu", F.leaky_relu, 2.0)
 register("swish", F.silu, 2.0)
 register("silu", F.silu, 2.0)
 register("sigmoid", torch.sigmoid, 1.0)
-register("abs", torch.abs, 2.0)
+register("abs", torch.abs, 1.0, ibfast_gain=2.0)
+register("prelu", prelu, 2.0, n_params=1, init_param=0.0)  # starts as ReLU
 register("linear", lambda t: t, 1.0)

@@ -43,6 +43,10 @@ class SeedBatchedMLP(torch.nn.Module):
     (S, fan_out, 1). With the sample axis last, every batched matmul (forward and both backward
     ones) is a long-row GEMM, about twice as fast on a CPU for these narrow layers as the
     (S, N, width) layout, and no transpose enters the autograd graph.
+
+    ``init_gain`` picks the init gains (see ``reset_parameters``). A parametric activation (PReLU)
+    gets ``act_params[k]`` of shape (S, width_k, n_params) for hidden layer k (the list is empty
+    otherwise); ``l2_penalty`` covers them only with ``l2_on_activation_params``.
     """
 
     def __init__(
@@ -53,8 +57,13 @@ class SeedBatchedMLP(torch.nn.Module):
         activation: str,
         seeds: Sequence[int],
         device: str | torch.device = "cpu",
+        *,
+        init_gain: str = "authors",
+        l2_on_activation_params: bool = False,
     ) -> None:
         super().__init__()
+        self.init_gain = activations.check_init_gain_rule(init_gain)
+        self.l2_on_activation_params = bool(l2_on_activation_params)
         if len(seeds) == 0:
             raise ValueError("at least one seed is needed")
         widths = [int(n_in), *(int(h) for h in hidden), int(n_out)]
@@ -63,22 +72,30 @@ class SeedBatchedMLP(torch.nn.Module):
         self.spec = activations.get(activation)
         self.widths = widths
         self.seeds = [int(s) for s in seeds]
-        # Every weight and bias is a leaf Parameter aliasing a slice of one flat buffer, so the
-        # optimiser (FlatAdam) updates all of them with a few ops on the buffer instead of looping
-        # over 2 x layers tiny tensors, which dominates the step time of these small nets.
-        # Create the model on its device: .to() would copy the parameters out of the buffer.
+        # Every weight, bias and activation parameter is a leaf Parameter aliasing a slice of one
+        # flat buffer, so the optimiser (FlatAdam) updates all of them with a few ops on the
+        # buffer instead of looping over many tiny tensors, which dominates the step time of these
+        # small nets. Create the model on its device: .to() would copy the parameters out of the
+        # buffer. Activation parameters come last, so the weights' layout is the same with or
+        # without them.
         n_seeds = len(seeds)
         shapes: list[tuple[int, ...]] = []
         for a, b in itertools.pairwise(widths):
             shapes += [(n_seeds, b, a), (n_seeds, b, 1)]
+        n_layers = len(widths) - 1
+        k = self.spec.n_params
+        act_shapes = [(n_seeds, w, k) for w in widths[1:-1]] if k > 0 else []
+        shapes += act_shapes
         self.flat: torch.Tensor
         self.register_buffer("flat", torch.zeros(sum(math.prod(s) for s in shapes), device=device))
         views, at = [], 0
         for shape in shapes:
             views.append(self.flat[at:at + math.prod(shape)].view(shape))
             at += math.prod(shape)
-        self.weights = torch.nn.ParameterList(torch.nn.Parameter(v) for v in views[0::2])
-        self.biases = torch.nn.ParameterList(torch.nn.Parameter(v) for v in views[1::2])
+        layer_views, act_views = views[:2 * n_layers], views[2 * n_layers:]
+        self.weights = torch.nn.ParameterList(torch.nn.Parameter(v) for v in layer_views[0::2])
+        self.biases = torch.nn.ParameterList(torch.nn.Parameter(v) for v in layer_views[1::2])
+        self.act_params = torch.nn.ParameterList(torch.nn.Parameter(v) for v in act_views)
         self.reset_parameters()
 
     @property
@@ -86,18 +103,24 @@ class SeedBatchedMLP(torch.nn.Module):
         return len(self.seeds)
 
     def reset_parameters(self) -> None:
-        """Truncated normal weights, std g / sqrt(fan_in), per seed from its own generator; biases 0.
+        """Truncated normal weights, std g / sqrt(fan_in), per seed from its own generator; biases 0;
+        activation parameters at the activation's ``init_param``.
 
-        The output layer feeds the softmax linearly and uses gain 1.
+        ``init_gain="authors"`` (Chelombiev et al.'s code): every layer, the output included, uses
+        the activation's ``gain``. ``"ibfast"``: the hidden layers use its ``ibfast_gain`` and the
+        output layer gain 1.
         """
+        last = len(self.weights) - 1
+        gains = [self.spec.hidden_gain(self.init_gain)] * last + [self.spec.output_gain(self.init_gain)]
         with torch.no_grad():
             for s, seed in enumerate(self.seeds):
                 gen = torch.Generator().manual_seed(seed)
-                for layer, w in enumerate(self.weights):
-                    gain = self.spec.gain if layer < len(self.weights) - 1 else 1.0
+                for w, gain in zip(self.weights, gains, strict=True):
                     truncated_normal_(w[s], gain / math.sqrt(w.shape[2]), gen)
             for b in self.biases:
                 b.zero_()
+            for p in self.act_params:
+                p.fill_(self.spec.init_param)
 
     def _expand(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 2 and x.shape[1] == self.widths[0]:
@@ -116,8 +139,10 @@ class SeedBatchedMLP(torch.nn.Module):
         when ``keep_hidden`` is False) and the logits (S, n_out, N)."""
         hidden = []
         last = len(self.weights) - 1
+        parametric = self.spec.n_params > 0
         for layer in range(last):
-            h = self.spec.fn(torch.baddbmm(self.biases[layer], self.weights[layer], h))
+            z = torch.baddbmm(self.biases[layer], self.weights[layer], h)
+            h = self.spec.fn(z, self.act_params[layer]) if parametric else self.spec.fn(z)
             if keep_hidden:
                 hidden.append(h)
         return hidden, torch.baddbmm(self.biases[last], self.weights[last], h)
@@ -133,8 +158,12 @@ class SeedBatchedMLP(torch.nn.Module):
         return [*hidden, torch.softmax(logits, dim=-1)]
 
     def l2_penalty(self) -> torch.Tensor:
-        """Per seed: sum over hidden-layer weight matrices of ||W||^2 / 2, shape (S,)."""
+        """Per seed: sum over hidden-layer weight matrices of ||W||^2 / 2, shape (S,), plus the
+        activation parameters' ||a||^2 / 2 if the model was built with ``l2_on_activation_params``."""
         total = torch.zeros(self.n_seeds, device=self.flat.device)
         for w in list(self.weights)[:-1]:
             total = total + 0.5 * (w * w).sum(dim=(1, 2))
+        if self.l2_on_activation_params:
+            for p in self.act_params:
+                total = total + 0.5 * (p * p).sum(dim=(1, 2))
         return total
