@@ -20,7 +20,8 @@ import pytest
 torch = pytest.importorskip("torch")
 from ibfast.data import generate  # noqa: E402
 from ibfast.experiment import Experiment, ExperimentConfig  # noqa: E402
-from ibfast.experiment.run import batch_generators, train_one_epoch  # noqa: E402
+from ibfast.experiment.batches import BatchOrder  # noqa: E402
+from ibfast.experiment.run import train_one_epoch  # noqa: E402
 from ibfast.models import SeedBatchedMLP  # noqa: E402
 from ibfast.models.optim import FlatAdam  # noqa: E402
 
@@ -29,9 +30,9 @@ EPOCHS = 4
 TRAIN_GROUP = f"training {N_SEEDS} seeds x {EPOCHS} epochs (12-bit, batch 256), no estimation"
 
 
-def _setup(seeds: list[int]) -> tuple[SeedBatchedMLP, FlatAdam, list[torch.Generator]]:
+def _setup(seeds: list[int]) -> tuple[SeedBatchedMLP, FlatAdam, BatchOrder]:
     m = SeedBatchedMLP(12, (10, 7, 5, 4, 3), 2, "tanh", seeds)
-    return m, FlatAdam(m.flat, list(m.parameters()), lr=4e-4), batch_generators(seeds)
+    return m, FlatAdam(m.flat, list(m.parameters()), lr=4e-4), BatchOrder("per_seed", seeds, 3277)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def train_data() -> tuple[torch.Tensor, torch.Tensor]:
 def _batched(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     m, opt, gens = _setup(list(range(N_SEEDS)))
     for _ in range(EPOCHS):
-        train_one_epoch(m, opt, x, y, gens, 256)
+        train_one_epoch(m, opt, x, y, gens.next_epoch(), 256)
     return m.flat.detach().clone()
 
 
@@ -52,7 +53,7 @@ def _sequential(x: torch.Tensor, y: torch.Tensor) -> list[torch.Tensor]:
     for seed in range(N_SEEDS):
         m, opt, gens = _setup([seed])
         for _ in range(EPOCHS):
-            train_one_epoch(m, opt, x, y, gens, 256)
+            train_one_epoch(m, opt, x, y, gens.next_epoch(), 256)
         finals.append(m)
     return [w.detach().clone() for m in finals for w in m.weights]
 
@@ -79,7 +80,7 @@ def test_train_sequential(compare, train_data):
     # the batched model trained the same seeds to the same weights
     m, opt, gens = _setup(list(range(N_SEEDS)))
     for _ in range(EPOCHS):
-        train_one_epoch(m, opt, *train_data, gens, 256)
+        train_one_epoch(m, opt, *train_data, gens.next_epoch(), 256)
     n_layers = len(m.weights)
     for s in range(N_SEEDS):
         for k in range(n_layers):

@@ -199,7 +199,7 @@ def test_a_users_estimator_runs_in_an_experiment(sign_binning_registered):
     from ibfast.experiment import Experiment, ExperimentConfig
 
     cfg = ExperimentConfig(epochs=3, seeds=(0,), hidden=(6, 3), record_epochs=(2,),
-                           estimators=("sign_binning", "ebab"))
+                           estimators=("sign_binning", "ebab"), record_timing="after")
     exp = Experiment(cfg)
     df = exp.run()
     rows = df[df["estimator"] == "sign_binning"].sort_values("layer")

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-from ibfast.experiment.run import batch_generators, train_one_epoch  # noqa: E402
+from ibfast.experiment.batches import BatchOrder  # noqa: E402
+from ibfast.experiment.run import train_one_epoch  # noqa: E402
 from ibfast.models import SeedBatchedMLP, activations  # noqa: E402
 from ibfast.models.mlp import truncated_normal_  # noqa: E402
 from ibfast.models.optim import FlatAdam  # noqa: E402
@@ -137,7 +138,7 @@ def test_ibfast_rule_reproduces_the_former_weights_exactly(name):
 
 
 def test_init_gain_rule_is_checked():
-    with pytest.raises(ValueError, match=r"unknown init_gain 'paper'.*authors, ibfast"):
+    with pytest.raises(ValueError, match=r"init_gain must be one of 'authors', 'ibfast', got 'paper'"):
         SeedBatchedMLP(3, (4,), 2, "relu", [0], init_gain="paper")
     with pytest.raises(TypeError, match="init_gain must be a str"):
         SeedBatchedMLP(3, (4,), 2, "relu", [0], init_gain=None)
@@ -196,9 +197,9 @@ def _train(seeds, epochs=6, activation="relu"):
         x = x - 0.5  # centred inputs: more negative pre-activations, so the slopes learn
     m = SeedBatchedMLP(12, (10, 7, 5, 4, 3), 2, activation, seeds)
     opt = FlatAdam(m.flat, list(m.parameters()), lr=1e-2)
-    gens = batch_generators(seeds)
+    batches = BatchOrder("per_seed", seeds, x.shape[0])
     for _ in range(epochs):
-        assert train_one_epoch(m, opt, x, y, gens, batch_size=16, l2=0.015) == 4
+        assert train_one_epoch(m, opt, x, y, batches.next_epoch(), batch_size=16, l2=0.015) == 4
     return m
 
 

@@ -107,7 +107,8 @@ def test_a_short_experiment_is_bit_identical_to_the_pinned_values():
     from ibfast.experiment import Experiment, ExperimentConfig
 
     cfg = ExperimentConfig(activation="relu", seeds=(0, 1), epochs=30, record_epochs=(0, 9, 29),
-                           estimators=("ebab", "adaptive_kde_upper"), hidden=(10, 7, 5, 4, 3))
+                           estimators=("ebab", "adaptive_kde_upper"), hidden=(10, 7, 5, 4, 3),
+                           protocol="ibfast")
     df = Experiment(cfg).run()
     sel = df[(df.epoch == 29) & (df.layer.isin([2, 5]))].sort_values(["estimator", "seed", "layer"])
     got = [(r.estimator, r.seed, r.layer, r.i_xt, r.i_ty, r.test_acc) for r in sel.itertuples()]

@@ -66,7 +66,9 @@ def configs_from_args(args: argparse.Namespace) -> list[Any]:
         "hidden": tuple(args.hidden) if args.hidden else None,
         "estimators": tuple(args.estimators) if args.estimators else None,
         "seeds": tuple(range(args.seeds)) if args.seeds else None,
-        "shuffle_split": False if args.ordered_split else None,
+        "shuffle_split": args.shuffle_split, "protocol": args.protocol, "init_gain": args.init_gain,
+        "batch_order": args.batch_order, "record_timing": args.record_timing,
+        "adaptive_kde_power": args.adaptive_kde_power,
     }
     base.update({k: v for k, v in flags.items() if v is not None})
     # activation and l2 may be lists (one run per pair); flags replace the file's lists
@@ -134,7 +136,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from .estimators import estimator_names
-    from .experiment.config import DATA_NAMES
+    from .experiment.batches import BATCH_ORDERS
+    from .experiment.config import DATA_NAMES, PROTOCOLS, RECORD_TIMINGS
+    from .models.activations import INIT_GAIN_RULES
 
     p = argparse.ArgumentParser(prog="ibfast", description="Information-plane estimators.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -161,7 +165,21 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--batch-size", type=int)
     run.add_argument("--lr", type=float)
     run.add_argument("--record-points", type=int, help="log-spaced points (400 -> 274 epochs of 8000)")
-    run.add_argument("--ordered-split", action="store_true", help="unshuffled 80/20 split, as the IDNNs")
+    run.add_argument("--protocol", choices=tuple(PROTOCOLS),
+                     help="authors (default: the paper's code) or ibfast; the flags below vary one item")
+    run.add_argument("--init-gain", choices=INIT_GAIN_RULES,
+                     help="authors: output layer with the hidden layers' gain; ibfast: output gain 1")
+    run.add_argument("--batch-order", choices=BATCH_ORDERS,
+                     help="fixed: the same contiguous batches each epoch (authors); per_seed; shared_shuffle")
+    run.add_argument("--record-timing", choices=RECORD_TIMINGS,
+                     help="before (authors: epoch 0 is untrained) or after the recorded epoch's updates")
+    split = run.add_mutually_exclusive_group()
+    split.add_argument("--ordered-split", dest="shuffle_split", action="store_false", default=None,
+                       help="the first 80%% train, the rest test (authors, IDNNs)")
+    split.add_argument("--shuffled-split", dest="shuffle_split", action="store_true", default=None,
+                       help="a seeded shuffled 80/20 split (Saxe et al.)")
+    run.add_argument("--adaptive-kde-power", type=int, choices=(1, 2),
+                     help="adaptive KDE noise: 1: s2 = c max|T| (the paper's wording), 2: (c max|T|)^2")
     run.add_argument("--device", help="cpu or cuda")
     run.add_argument("--out", default="results/ibfast-run", help="results folder")
     run.add_argument("--no-plots", action="store_true")

@@ -5,14 +5,35 @@ from __future__ import annotations
 import tomllib
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .._params import integer, non_negative_finite, one_of, open_unit_interval, positive_finite, positive_int
 from ..estimators.kde import check_power
 from ..estimators.registry import EstimatorSettings, check_estimator_names
 from ..models import activations
+from ..models.activations import check_init_gain_rule
+from .batches import BATCH_ORDERS
 
 DATA_NAMES = ("twelve_bit", "digits", "mnist")
+RECORD_TIMINGS = ("before", "after")
+
+
+
+class ProtocolItems(NamedTuple):
+    """The items in which the two training protocols differ (each a config key of its own)."""
+
+    init_gain: str
+    batch_order: str
+    shuffle_split: bool
+    record_timing: str
+
+
+# "authors": Chelombiev et al.'s released code (the paper's study); "ibfast": this package's
+# former choices. A config key left at None takes its value from the configuration's protocol.
+PROTOCOLS: dict[str, ProtocolItems] = {
+    "authors": ProtocolItems("authors", "fixed", False, "before"),
+    "ibfast": ProtocolItems("ibfast", "per_seed", True, "after"),
+}
 
 
 @dataclass
@@ -20,9 +41,14 @@ class ExperimentConfig:
     """One network configuration trained from several seeds at once.
 
     Defaults are the 12-bit setting of Shwartz-Ziv & Tishby / Chelombiev et al.: 12-10-7-5-4-3-2,
-    Adam lr 4e-4, batch 256, 8000 epochs, 274 log-spaced recorded epochs, 80/20 split.
-    ``None`` for ``noise_variance`` and ``bin_width`` means the literature's value for the data
-    (1e-3 and 0.07 for the 12-bit task, 1e-1 and 0.5 otherwise).
+    Adam lr 4e-4, batch 256, 8000 epochs, 274 log-spaced recorded epochs, 80/20 split, trained
+    by the authors' protocol (``protocol="authors"``: output layer initialised with the hidden
+    layers' gain, the same contiguous batches every epoch, unshuffled split, activity recorded
+    before each recorded epoch's updates) and estimated with EBAB and adaptive KDE (upper).
+    ``init_gain``, ``batch_order``, ``shuffle_split`` and ``record_timing`` left at None follow
+    the protocol; set one to vary it alone. ``None`` for ``noise_variance`` and ``bin_width``
+    means the literature's value for the data (1e-3 and 0.07 for the 12-bit task, 1e-1 and 0.5
+    otherwise).
     """
 
     data: str = "twelve_bit"
@@ -35,12 +61,18 @@ class ExperimentConfig:
     batch_size: int = 256
     lr: float = 4e-4
     l2: float = 0.0                    # p in loss += p * sum ||W||^2 / 2; 0.015 in the papers
+    l2_on_activation_params: bool = False  # also penalise PReLU's slopes
+    protocol: str = "authors"          # "authors" (the paper's code) or "ibfast"; see PROTOCOLS
+    init_gain: str | None = None       # "authors": output layer with the hidden gain; "ibfast": 1
+    batch_order: str | None = None     # "fixed", "per_seed" or "shared_shuffle" (experiment.batches)
+    batch_seed: int = 0                # the generator of "shared_shuffle"
+    record_timing: str | None = None   # "before" (epoch 0 = untrained) or "after" epoch e's updates
     train_fraction: float = 0.8
-    shuffle_split: bool = True
+    shuffle_split: bool | None = None  # False: the first 80% train (the authors'); True: shuffled
     split_seed: int = 0
     record_points: int = 400           # log-spaced points before de-duplication (274 for 8000)
     record_epochs: tuple[int, ...] | None = None  # explicit 0-based epochs instead
-    estimators: tuple[str, ...] = ("ebab", "kde_upper")
+    estimators: tuple[str, ...] = ("ebab", "adaptive_kde_upper")
     n_bins: int = 30
     noise_variance: float | None = None
     bin_width: float | None = None
@@ -50,6 +82,9 @@ class ExperimentConfig:
     torch_threads: int = 1             # tiny matmuls run fastest on one thread; estimation uses the rest
 
     def __post_init__(self) -> None:
+        for key, value in PROTOCOLS[one_of(self.protocol, "protocol", tuple(PROTOCOLS))]._asdict().items():
+            if getattr(self, key) is None:
+                setattr(self, key, value)
         self.hidden = tuple(int(h) for h in self.hidden)
         self.seeds = tuple(int(s) for s in self.seeds)
         self.estimators = tuple(str(e) for e in self.estimators)
@@ -79,6 +114,13 @@ class ExperimentConfig:
             if getattr(self, name) is not None:
                 positive_finite(getattr(self, name), name)
         non_negative_finite(self.l2, "l2")
+        check_init_gain_rule(self.init_gain)
+        one_of(self.batch_order, "batch_order", BATCH_ORDERS)
+        integer(self.batch_seed, "batch_seed")
+        one_of(self.record_timing, "record_timing", RECORD_TIMINGS)
+        for name in ("shuffle_split", "l2_on_activation_params"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name} must be a bool, got {type(getattr(self, name)).__name__}")
         open_unit_interval(self.train_fraction, "train_fraction")
         check_estimator_names(self.estimators)
         self.estimator_settings()  # the estimator keys' own checks (e.g. adaptive_kde_power)
@@ -91,6 +133,14 @@ class ExperimentConfig:
         if not (self.device == "cpu" or self.device.startswith("cuda")):
             raise ValueError(f"device must be 'cpu' or 'cuda[:index]', got {self.device!r}")
         integer(self.torch_threads, "torch_threads (0 leaves torch's setting alone)", 0)
+
+    def protocol_items(self) -> ProtocolItems:
+        """The protocol items this configuration trains by (None keys resolved)."""
+        return ProtocolItems(**{k: getattr(self, k) for k in ProtocolItems._fields})
+
+    def protocol_label(self) -> str:
+        """The protocol every item of which this configuration follows, or "custom"."""
+        return self.protocol if self.protocol_items() == PROTOCOLS[self.protocol] else "custom"
 
     def estimator_settings(self) -> EstimatorSettings:
         """The estimator keys, with the literature's defaults for this data set filled in."""

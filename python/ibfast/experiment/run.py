@@ -22,9 +22,10 @@ from ..data import Dataset, split_indices
 from ..estimators import Estimator
 from ..models import SeedBatchedMLP
 from ..models.optim import FlatAdam
+from .batches import BatchOrder
 from .config import ExperimentConfig
 from .schedule import log_spaced_epochs
-from .setup import build_estimators, load_dataset, run_columns
+from .setup import build_estimators, load_dataset, repeated_input_ids, run_columns
 
 ProgressFn = Callable[[int, int], None]
 _MAX_PENDING = 8  # recorded epochs waiting for the estimation thread before training waits
@@ -53,17 +54,20 @@ def train_one_epoch(
     optimiser: FlatAdam,
     x_train: torch.Tensor,
     y_train: torch.Tensor,
-    batch_gens: list[torch.Generator],
+    order: torch.Tensor,
     batch_size: int,
     l2: float = 0.0,
 ) -> int:
-    """One pass over the training set in mini-batches, each seed in its own shuffled order.
+    """One pass over the training set in mini-batches: seed s's batches are consecutive slices
+    of ``order[s]`` (an (S, n_train) permutation, e.g. from ``BatchOrder.next_epoch()``).
 
     The loss is the sum over seeds of each seed's mean cross-entropy (+ l2 * its penalty), so
     every seed gets exactly its own gradient. Returns the number of optimiser steps.
     """
     n_train, n_seeds = x_train.shape[0], model.n_seeds
-    order = torch.stack([torch.randperm(n_train, generator=g) for g in batch_gens]).to(x_train.device)
+    if tuple(order.shape) != (n_seeds, n_train):
+        raise ValueError(f"order must be ({n_seeds}, {n_train}), got {tuple(order.shape)}")
+    order = order.to(x_train.device)
     steps = 0
     for start in range(0, n_train, batch_size):
         idx = order[:, start:start + batch_size].reshape(-1)
@@ -81,16 +85,12 @@ def train_one_epoch(
     return steps
 
 
-def batch_generators(seeds: list[int] | tuple[int, ...]) -> list[torch.Generator]:
-    """Each seed shuffles its mini-batches with its own generator, as a separate run would."""
-    return [torch.Generator().manual_seed(10_007 * s + 1) for s in seeds]
-
-
 class Experiment:
     """``Experiment(config).run()`` trains and estimates, returning the tidy results table."""
 
     def __init__(self, config: ExperimentConfig, dataset: Dataset | None = None) -> None:
         self.config = config
+        self.protocol = config.protocol_items()
         self.dataset = dataset if dataset is not None else load_dataset(config)
         if self.dataset.n_inputs < 1 or self.dataset.n_classes < 2:
             raise ValueError(f"data {self.dataset.name!r} needs >= 2 classes and >= 1 input")
@@ -100,8 +100,9 @@ class Experiment:
             require_cuda()  # fail now, not at the first recorded epoch
         self.estimators: dict[str, Estimator] = build_estimators(config)
         self.run_columns = run_columns(config, self.dataset)
+        self.input_ids = repeated_input_ids(self.dataset.x)
         self.train_idx, self.test_idx = split_indices(
-            self.dataset.n_samples, config.train_fraction, config.shuffle_split, config.split_seed
+            self.dataset.n_samples, config.train_fraction, self.protocol.shuffle_split, config.split_seed
         )
         if config.batch_size > self.train_idx.size:
             raise ValueError(
@@ -118,7 +119,8 @@ class Experiment:
     def make_model(self) -> SeedBatchedMLP:
         c = self.config
         return SeedBatchedMLP(self.dataset.n_inputs, c.hidden, self.dataset.n_classes,
-                              c.activation, c.seeds, device=c.device)
+                              c.activation, c.seeds, device=c.device, init_gain=self.protocol.init_gain,
+                              l2_on_activation_params=c.l2_on_activation_params)
 
     def run(self, progress: ProgressFn | None = None) -> Any:
         """Train and estimate; returns a pandas DataFrame, one row per seed, epoch, layer, estimator."""
@@ -143,31 +145,24 @@ class Experiment:
         y_all = torch.from_numpy(self.dataset.y).to(device)
         train_idx = torch.from_numpy(self.train_idx).to(device)
         x_train, y_train = x_all[train_idx], y_all[train_idx]
-        batch_gens = batch_generators(c.seeds)
+        batches = BatchOrder(self.protocol.batch_order, c.seeds, x_train.shape[0], c.batch_seed)
         on_gpu = device.type == "cuda"
         record = set(self.record.tolist())
+        before = self.protocol.record_timing == "before"
 
         pending: list[Future[list[dict[str, Any]]]] = []
         rows: list[dict[str, Any]] = []
         with ThreadPoolExecutor(max_workers=1) as pool:
             for epoch in range(c.epochs):
+                if before and epoch in record:  # the network as it enters epoch e (0: untrained)
+                    self._record_epoch(epoch, model, x_all, y_all, pool, pending, rows, on_gpu)
                 t0 = time.perf_counter()
                 self.timings.steps += train_one_epoch(
-                    model, optimiser, x_train, y_train, batch_gens, c.batch_size, c.l2
+                    model, optimiser, x_train, y_train, batches.next_epoch(), c.batch_size, c.l2
                 )
                 self.timings.train_s += time.perf_counter() - t0
-                if epoch in record:
-                    t1 = time.perf_counter()
-                    layers, metrics = self._record(model, x_all, y_all)
-                    t2 = time.perf_counter()
-                    self.timings.record_s += t2 - t1
-                    if on_gpu:  # the GPU computes asynchronously already; no thread needed
-                        rows.extend(self._estimate(epoch, layers, metrics))
-                    else:
-                        pending.append(pool.submit(self._estimate, epoch, layers, metrics))
-                        while len(pending) > _MAX_PENDING:
-                            rows.extend(pending.pop(0).result())
-                    self.timings.estimate_wait_s += time.perf_counter() - t2
+                if not before and epoch in record:  # the network after epoch e's updates
+                    self._record_epoch(epoch, model, x_all, y_all, pool, pending, rows, on_gpu)
                 if progress is not None:
                     progress(epoch + 1, c.epochs)
             t2 = time.perf_counter()
@@ -175,6 +170,24 @@ class Experiment:
                 rows.extend(fut.result())
             self.timings.estimate_wait_s += time.perf_counter() - t2
         return rows
+
+    def _record_epoch(
+        self, epoch: int, model: SeedBatchedMLP, x_all: torch.Tensor, y_all: torch.Tensor,
+        pool: ThreadPoolExecutor, pending: list[Future[list[dict[str, Any]]]],
+        rows: list[dict[str, Any]], on_gpu: bool,
+    ) -> None:
+        """Take every layer's activity now and estimate it (in the worker thread on a CPU)."""
+        t1 = time.perf_counter()
+        layers, metrics = self._record(model, x_all, y_all)
+        t2 = time.perf_counter()
+        self.timings.record_s += t2 - t1
+        if on_gpu:  # the GPU computes asynchronously already; no thread needed
+            rows.extend(self._estimate(epoch, layers, metrics))
+        else:
+            pending.append(pool.submit(self._estimate, epoch, layers, metrics))
+            while len(pending) > _MAX_PENDING:
+                rows.extend(pending.pop(0).result())
+        self.timings.estimate_wait_s += time.perf_counter() - t2
 
     @torch.no_grad()
     def _record(
@@ -208,7 +221,8 @@ class Experiment:
         for name, est in self.estimators.items():
             params = est.param_string()
             # one call for every seed and layer: a single batched launch for the KDE on a GPU
-            for (s, k), r in zip(seeds_layers, est.many(matrices, labels), strict=True):
+            results = est.many(matrices, labels, input_ids=self.input_ids)
+            for (s, k), r in zip(seeds_layers, results, strict=True):
                 rows.append({
                     **self.run_columns,
                     "seed": c.seeds[s], "epoch": epoch, "layer": k + 1, "width": layers[k].shape[2],

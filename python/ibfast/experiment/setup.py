@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..data import Dataset, generate, load_digits, load_mnist, load_var_u
 from ..estimators import Estimator, make_estimator
 from .config import ExperimentConfig
@@ -30,7 +32,18 @@ def run_columns(config: ExperimentConfig, dataset: Dataset) -> dict[str, Any]:
         "activation": config.activation, "l2": config.l2, "lr": config.lr,
         "batch_size": config.batch_size, "epochs": config.epochs, "train_fraction": config.train_fraction,
         "split": "shuffled" if config.shuffle_split else "ordered", "split_seed": config.split_seed,
+        "protocol": config.protocol_label(), "init_gain": config.init_gain,
+        "batch_order": config.batch_order, "batch_seed": config.batch_seed,
+        "record_timing": config.record_timing, "l2_on_activation_params": config.l2_on_activation_params,
     }
+
+
+def repeated_input_ids(x: np.ndarray) -> np.ndarray | None:
+    """Ids of the distinct input rows when some inputs repeat (then the binned H(T|X) is computed
+    from them instead of being taken as 0), None when every input is distinct."""
+    _, ids = np.unique(x, axis=0, return_inverse=True)
+    ids = ids.reshape(-1)
+    return ids if int(ids.max()) + 1 < x.shape[0] else None
 
 
 def build_estimators(config: ExperimentConfig) -> dict[str, Estimator]:

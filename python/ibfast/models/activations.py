@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .._params import finite_real, integer, one_of, positive_finite
+
 Activation = Callable[..., torch.Tensor]
 
 INIT_GAIN_RULES = ("authors", "ibfast")
@@ -51,21 +53,11 @@ class ActivationSpec:
 
 def check_init_gain_rule(rule: object) -> str:
     """Return ``rule`` if it names an init gain rule; TypeError if not a str, else ValueError."""
-    if not isinstance(rule, str):
-        raise TypeError(f"init_gain must be a str, one of {', '.join(INIT_GAIN_RULES)}; got {rule!r}")
-    if rule not in INIT_GAIN_RULES:
-        raise ValueError(f"unknown init_gain {rule!r}; choose from {', '.join(INIT_GAIN_RULES)}")
-    return rule
+    return one_of(rule, "init_gain", INIT_GAIN_RULES)
 
 
 _REGISTRY: dict[str, ActivationSpec] = {}
 _LN2 = math.log(2.0)
-
-
-def _positive_gain(name: str, what: str, g: object) -> float:
-    if isinstance(g, bool) or not (isinstance(g, (int, float)) and g > 0 and math.isfinite(g)):
-        raise ValueError(f"activation {name!r}: {what} must be positive, got {g!r}")
-    return float(g)
 
 
 def register(
@@ -81,20 +73,18 @@ def register(
 
     With ``n_params`` > 0, ``fn(z, params)`` receives the (S, width, n_params) parameters.
     """
-    if not isinstance(name, str) or not name:
+    if not isinstance(name, str):
+        raise TypeError(f"an activation name must be a str, got {type(name).__name__}")
+    if not name:
         raise ValueError("an activation needs a non-empty name")
     if not callable(fn):
         raise TypeError(f"activation {name!r}: fn must be callable")
-    g = _positive_gain(name, "gain", gain)
-    g_ibfast = None if ibfast_gain is None else _positive_gain(name, "ibfast_gain", ibfast_gain)
-    if isinstance(n_params, bool) or not isinstance(n_params, int) or n_params < 0:
-        raise ValueError(f"activation {name!r}: n_params must be an integer >= 0, got {n_params!r}")
-    if isinstance(init_param, bool) or not (
-        isinstance(init_param, (int, float)) and math.isfinite(init_param)
-    ):
-        raise ValueError(f"activation {name!r}: init_param must be a finite number, got {init_param!r}")
+    what = f"activation {name!r}: "
+    g = positive_finite(gain, what + "gain")
+    g_ibfast = None if ibfast_gain is None else positive_finite(ibfast_gain, what + "ibfast_gain")
+    k = integer(n_params, what + "n_params", 0)
     _REGISTRY[name.lower()] = ActivationSpec(
-        name.lower(), fn, g, g_ibfast, n_params, float(init_param)
+        name.lower(), fn, g, g_ibfast, k, finite_real(init_param, what + "init_param")
     )
 
 

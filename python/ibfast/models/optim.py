@@ -6,6 +6,8 @@ import math
 
 import torch
 
+from .._params import positive_finite
+
 
 class FlatAdam:
     """Adam (Kingma & Ba; torch.optim.Adam's arithmetic, no weight decay) on a flat buffer.
@@ -23,10 +25,9 @@ class FlatAdam:
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
     ) -> None:
-        if not lr > 0:
-            raise ValueError(f"lr must be positive, got {lr}")
         self.flat = flat
-        self.lr, self.betas, self.eps = float(lr), betas, float(eps)
+        self.lr = positive_finite(lr, "lr")
+        self.betas, self.eps = betas, float(eps)
         self.grad = torch.zeros_like(flat)
         self.m = torch.zeros_like(flat)
         self.v = torch.zeros_like(flat)
