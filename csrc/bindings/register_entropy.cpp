@@ -14,23 +14,6 @@ namespace ibfast::bindings {
 
 void register_entropy(py::module_& m) {
   m.def(
-      "distinct_row_ids",
-      [](const carray<std::int32_t>& codes) {
-        const auto n = static_cast<std::int64_t>(codes.shape(0));
-        const auto d = static_cast<std::int64_t>(codes.shape(1));
-        carray<std::int32_t> ids(n);
-        std::int32_t* pid = ids.mutable_data();
-        const std::int32_t* pc = codes.data();
-        std::int64_t k;
-        {
-          py::gil_scoped_release release;  // reads codes, writes ids: both held by this call
-          k = distinct_row_ids(pc, n, d, pid);
-        }
-        return py::make_tuple(ids, k);
-      },
-      py::arg("codes").noconvert(), "Ids of distinct rows (order of first appearance) and their count.");
-
-  m.def(
       "row_entropy",
       [](const carray<std::int32_t>& codes, const std::vector<carray<std::int32_t>>& groupings,
          const std::vector<std::int64_t>& n_groups) {
