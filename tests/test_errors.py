@@ -306,6 +306,14 @@ def test_cuda_tensor_without_cuda_build_is_refused_clearly():
         ibfast.EBAB()(torch.zeros(4, 2, device="cuda"))
 
 
+def test_cuda_out_of_memory_has_its_own_type():
+    # Told apart from other CUDA errors (RuntimeError) by type, not by message; needs no device.
+    cuda = pytest.importorskip("ibfast._cuda")
+    assert issubclass(cuda.OutOfMemoryError, MemoryError)
+    assert not issubclass(cuda.OutOfMemoryError, RuntimeError)
+    assert cuda.OutOfMemoryError.__module__ == "ibfast._cuda"
+
+
 @pytest.mark.parametrize("name", sorted(KDES))
 def test_kde_accepts_and_checks_input_ids(name):
     est = KDES[name][0]
