@@ -127,6 +127,41 @@ def test_kernel_groupings_must_match():
         kernels.distinct_row_entropy(codes, np.zeros(20), np.zeros(3))
 
 
+_CODES4 = np.array([[0, 1], [0, 1], [2, 3], [2, 4]], np.int32)
+
+CORE_ROW_ENTROPY_BAD_GROUPS = {
+    "id_too_large": ([np.array([0, 1, 3, 1], np.int32)], [3], r"group id out of range.*id 3 at row 2"),
+    "id_negative": ([np.array([0, -1, 0, 1], np.int32)], [2], r"group id out of range.*id -1 at row 1"),
+    "n_groups_0": ([np.zeros(4, np.int32)], [0], r"n_groups >= 1"),
+    "short_grouping": (
+        [np.zeros(4, np.int32), np.zeros(3, np.int32)],
+        [1, 1],
+        r"grouping 1 has 3 ids, expected 4",
+    ),
+    "long_grouping": ([np.zeros(5, np.int32)], [1], r"grouping 0 has 5 ids, expected 4"),
+    "n_groups_count": ([np.zeros(4, np.int32)], [1, 1], r"one n_groups per grouping"),
+}
+
+
+@pytest.mark.parametrize("bad", sorted(CORE_ROW_ENTROPY_BAD_GROUPS))
+def test_core_row_entropy_checks_group_ids(bad):
+    # Straight into the C++ kernel, past the Python checks: it must not index out of bounds.
+    from ibfast import _core
+
+    groupings, n_groups, match = CORE_ROW_ENTROPY_BAD_GROUPS[bad]
+    with pytest.raises(ValueError, match=match):
+        _core.row_entropy(_CODES4, groupings, n_groups)
+
+
+def test_core_row_entropy_accepts_the_edges_of_the_id_range():
+    from ibfast import _core
+
+    h, h_given, k = _core.row_entropy(_CODES4, [np.array([0, 2, 2, 0], np.int32)], [3])
+    assert k == 3
+    assert h == pytest.approx(1.5 * np.log(2))
+    assert h_given == pytest.approx([np.log(2)])  # group 1 is empty, groups 0 and 2 hold two rows each
+
+
 def test_distinct_row_entropy_rejects_bad_codes():
     with pytest.raises(TypeError, match=r"codes.*integer"):
         kernels.distinct_row_entropy(np.zeros((3, 2), np.float32))
@@ -269,6 +304,14 @@ def test_cuda_tensor_without_cuda_build_is_refused_clearly():
         pytest.skip("needs a CUDA device and an ibfast build without CUDA")
     with pytest.raises(ValueError, match=r"cuda|cpu"):
         ibfast.EBAB()(torch.zeros(4, 2, device="cuda"))
+
+
+def test_cuda_out_of_memory_has_its_own_type():
+    # Told apart from other CUDA errors (RuntimeError) by type, not by message; needs no device.
+    cuda = pytest.importorskip("ibfast._cuda")
+    assert issubclass(cuda.OutOfMemoryError, MemoryError)
+    assert not issubclass(cuda.OutOfMemoryError, RuntimeError)
+    assert cuda.OutOfMemoryError.__module__ == "ibfast._cuda"
 
 
 @pytest.mark.parametrize("name", sorted(KDES))

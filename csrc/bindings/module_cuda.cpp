@@ -31,6 +31,8 @@ py::array_t<double> to_array(const std::vector<double>& v) {
 
 PYBIND11_MODULE(_cuda, m) {
   m.doc() = "ibfast CUDA kernels on device pointers. Call them through ibfast.kernels.";
+  // Out of device memory: a MemoryError subclass, told apart from other CUDA errors by its type.
+  py::register_exception<ic::OutOfMemory>(m, "OutOfMemoryError", PyExc_MemoryError);
   m.attr("max_edges") = ic::kMaxEdges;
 
   m.def("device_count", &ic::device_count, "CUDA devices visible (0 without driver or device).");

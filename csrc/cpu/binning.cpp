@@ -1,7 +1,9 @@
 #include "ibfast/binning.hpp"
 
+#include "ibfast/bits.hpp"
+
 #include <cmath>
-#include <limits>
+#include <cstring>
 #include <vector>
 
 #include "parallel.hpp"
@@ -24,14 +26,6 @@ inline std::int64_t count_at_or_below(const double* edges, std::int64_t n_edges,
   return (base - edges) + (*base <= v ? 1 : 0);
 }
 
-// The smallest float >= e. For a float v, v >= e (compared as doubles) exactly when
-// v >= float_at_or_above(e), so the comparisons can run on 8 float lanes without changing a code.
-inline float float_at_or_above(double e) {
-  float f = static_cast<float>(e);
-  if (static_cast<double>(f) < e) f = std::nextafter(f, std::numeric_limits<float>::infinity());
-  return f;
-}
-
 // Few edges (the usual 30): count the edges <= each value by comparing 8 values against every
 // edge. Fixed work, no data-dependent branches or loads: several times faster than a search.
 constexpr std::int64_t kLinearEdges = 64;
@@ -39,7 +33,9 @@ constexpr std::int64_t kLinearEdges = 64;
 void bin_by_counting(const float* x, std::int64_t count, const double* edges, std::int64_t n_edges,
                      std::int32_t* codes) {
   std::vector<float> thresholds(static_cast<std::size_t>(n_edges));
-  for (std::int64_t k = 0; k < n_edges; ++k) thresholds[static_cast<std::size_t>(k)] = float_at_or_above(edges[k]);
+  for (std::int64_t k = 0; k < n_edges; ++k) {
+    thresholds[static_cast<std::size_t>(k)] = bits::float_at_or_above(edges[k]);
+  }
   const float* t = thresholds.data();
   // Four vectors at once: the count of each is a dependency chain across edges, so independent
   // chains keep the vector units busy.

@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <string>
 
 #include "parallel.hpp"
 
@@ -67,8 +70,20 @@ std::int64_t distinct_row_ids(const std::int32_t* codes, std::int64_t n, std::in
 RowEntropy row_entropy(const std::int32_t* codes, std::int64_t n, std::int64_t d,
                        const std::vector<const std::int32_t*>& groupings,
                        const std::vector<std::int64_t>& n_groups) {
+  // The checks of ibfast::cuda::row_entropy, in the same order; the group ids are checked where
+  // they are counted, below. (The lengths of the group arrays are the caller's to check.)
+  if (groupings.size() != n_groups.size()) {
+    throw std::invalid_argument("ibfast row_entropy: one n_groups per grouping");
+  }
+  if (n < 0 || d < 0) throw std::invalid_argument("ibfast row_entropy: negative shape");
   RowEntropy result;
   if (n == 0) return result;
+  if (n > std::numeric_limits<std::int32_t>::max()) {
+    throw std::invalid_argument("ibfast row_entropy: more than 2^31 - 1 rows");  // int32 row ids
+  }
+  for (std::int64_t n_g : n_groups) {
+    if (n_g <= 0) throw std::invalid_argument("ibfast row_entropy: a grouping needs n_groups >= 1");
+  }
   std::vector<std::int32_t> ids(static_cast<std::size_t>(n));
   const std::int64_t k_rows = distinct_row_ids(codes, n, d, ids.data());
   result.n_distinct = k_rows;
@@ -85,13 +100,27 @@ RowEntropy row_entropy(const std::int32_t* codes, std::int64_t n, std::int64_t d
   for (std::size_t k = 0; k < groupings.size(); ++k) {
     const std::int32_t* g = groupings[k];
     const std::int64_t n_g = n_groups[k];
+    const auto rows_u = static_cast<std::uint64_t>(k_rows);
+    if (static_cast<std::uint64_t>(n_g) > std::numeric_limits<std::uint64_t>::max() / rows_u) {
+      throw std::invalid_argument("ibfast row_entropy: distinct rows x groups exceeds 2^64");
+    }
+    // Counting the groups checks every id on the way (a compare per id, no pass of its own): the
+    // tables below are indexed by ids known to be in [0, n_g).
     std::vector<std::int64_t> group_counts(static_cast<std::size_t>(n_g), 0);
-    for (std::int64_t i = 0; i < n; ++i) ++group_counts[static_cast<std::size_t>(g[i])];
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::int32_t gi = g[i];
+      if (gi < 0 || gi >= n_g) {
+        throw std::invalid_argument("ibfast row_entropy: group id out of range: grouping " + std::to_string(k) +
+                                    " has id " + std::to_string(gi) + " at row " + std::to_string(i) +
+                                    ", n_groups " + std::to_string(n_g));
+      }
+      ++group_counts[static_cast<std::size_t>(gi)];
+    }
     double s_groups = 0.0;
     for (std::int64_t c : group_counts) s_groups += sum_c_ln_c(c);
 
     double s_joint = 0.0;
-    const auto joint_cells = static_cast<std::uint64_t>(k_rows) * static_cast<std::uint64_t>(n_g);
+    const auto joint_cells = rows_u * static_cast<std::uint64_t>(n_g);
     if (joint_cells <= 8 * static_cast<std::uint64_t>(n) + 1024) {
       // Few groups (labels): a dense joint table is cheapest.
       std::vector<std::int64_t> joint(joint_cells, 0);

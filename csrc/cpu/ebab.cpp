@@ -22,10 +22,11 @@ inline float key_float(std::uint32_t key) {
   return v;
 }
 
-// LSD radix sort of 32-bit keys in four 8-bit passes (256 buckets keep the scatter in L1): a layer's N*d values (up to tens of
-// millions) sort several times faster than with std::sort, which matters because EBAB sorts
-// every layer at every recorded epoch. One pass counts all three digits; a digit that is the
-// same for every key (common in the high bits of a layer's values) is not scattered at all.
+// LSD radix sort of 32-bit keys in four 8-bit passes (256 buckets keep the scatter in L1): a
+// layer's N*d values (up to tens of millions) sort several times faster than with std::sort,
+// which matters because EBAB sorts every layer at every recorded epoch. One read of the keys
+// counts all four digits; a digit that is the same for every key (common in the high bits of a
+// layer's values) is not scattered at all: its pass is skipped.
 void radix_sort(std::vector<std::uint32_t>& keys) {
   constexpr int kBits = 8;
   constexpr int kPasses = 4;

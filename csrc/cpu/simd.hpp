@@ -39,9 +39,12 @@ inline double sum(f8 v) {
 // Keeps the lanes of v where mask is set, zero elsewhere.
 inline f8 select(i8 mask, f8 v) { return reinterpret_cast<f8>(mask & reinterpret_cast<i8>(v)); }
 
-// exp(x) for x in [-kMaxArg, 0] to ~2 ulp: x = n ln2 + r with |r| <= ln2 / 2, exp(r) by its
-// degree-7 Taylor polynomial (truncation < 1e-8 relative), 2^n put straight into the exponent bits.
-// The argument range keeps 2^n a normal number, so no denormal is ever produced.
+// exp(x) for x in [-kSkipExponent, 0] (ibfast/kde.hpp: 60; the KDE masks out the lanes below it)
+// to ~2 ulp: x = n ln2 + r with |r| <= ln2 / 2, exp(r) by its degree-7 Taylor polynomial
+// (truncation < 1e-8 relative), 2^n put straight into the exponent bits. That range keeps 2^n a
+// normal number (n >= -87), so no denormal is ever produced. Below about x = -87, 2^n leaves the
+// normal range and then its exponent bits wrap: such lanes hold garbage, which the KDE's mask
+// discards.
 inline f8 exp_nonpositive(f8 x) {
   const f8 t = x * splat(1.44269504088896341f);
   const i8 n = __builtin_convertvector(t - splat(0.5f), i8);  // round half away for t <= 0

@@ -1,11 +1,11 @@
 // Binning on the GPU, code for code equal to the CPU kernels in csrc/cpu/binning.cpp.
 #include <cmath>
 #include <cstdint>
-#include <limits>
 #include <stdexcept>
 #include <string>
 
 #include "common.cuh"
+#include "ibfast/bits.hpp"
 
 namespace ibfast::cuda {
 
@@ -26,15 +26,6 @@ struct Thresholds {
   float t[kMaxEdges];
   int n;
 };
-
-// The smallest float >= e. For a float v, (double)v >= e exactly when v >= float_at_or_above(e),
-// so a float comparison gives the same code as the CPU's double comparison, with no double
-// arithmetic on the GPU (slow on consumer parts).
-float float_at_or_above(double e) {
-  float f = static_cast<float>(e);
-  if (static_cast<double>(f) < e) f = std::nextafter(f, std::numeric_limits<float>::infinity());
-  return f;
-}
 
 __global__ void bin_by_edges_kernel(const float* __restrict__ x, std::int64_t count, Thresholds th,
                                     std::int32_t* __restrict__ codes) {
@@ -82,7 +73,7 @@ void bin_by_edges(const float* x, std::int64_t count, const double* edges, std::
   if (count == 0) return;
   Thresholds th{};
   th.n = static_cast<int>(n_edges);
-  for (std::int64_t k = 0; k < n_edges; ++k) th.t[k] = float_at_or_above(edges[k]);
+  for (std::int64_t k = 0; k < n_edges; ++k) th.t[k] = bits::float_at_or_above(edges[k]);
   bin_by_edges_kernel<<<blocks_for(count, kThreads, kMaxBlocks), kThreads, 0, as_stream(stream)>>>(x, count, th, codes);
   check_launch("bin_by_edges_kernel");
 }

@@ -11,10 +11,17 @@
 
 namespace ibfast::cuda::detail {
 
+// Throws for a failed CUDA call: OutOfMemory for cudaErrorMemoryAllocation (every device
+// allocation, Scratch and so CUB's temporary storage too, comes through here), else
+// std::runtime_error.
 inline void check(cudaError_t err, const char* what) {
-  if (err != cudaSuccess) {
-    throw std::runtime_error(std::string("ibfast CUDA: ") + what + ": " + cudaGetErrorString(err));
-  }
+  if (err == cudaSuccess) return;
+  // The runtime also keeps err as this thread's last error. Clear it (sticky errors stay), or the
+  // next check_launch, e.g. in a retry after freeing memory, would report it again.
+  cudaGetLastError();
+  std::string message = std::string("ibfast CUDA: ") + what + ": " + cudaGetErrorString(err);
+  if (err == cudaErrorMemoryAllocation) throw OutOfMemory(message);
+  throw std::runtime_error(message);
 }
 
 // Checks the launch just made (bad configuration, no kernel image for this GPU).

@@ -195,14 +195,8 @@ RowEntropy row_entropy_on_host(const std::int32_t* codes, std::int64_t n, std::i
   }
   check(cudaStreamSynchronize(s), "cudaStreamSynchronize");
   std::vector<const std::int32_t*> pointers;
-  for (std::size_t k = 0; k < groupings.size(); ++k) {
-    for (std::int32_t gi : host_groups[k]) {
-      // The CPU kernel indexes its count tables by these ids unchecked.
-      if (gi < 0 || gi >= n_groups[k]) throw std::invalid_argument("ibfast CUDA row_entropy: group id out of range");
-    }
-    pointers.push_back(host_groups[k].data());
-  }
-  return ::ibfast::row_entropy(host_codes.data(), n, d, pointers, n_groups);
+  for (const auto& h : host_groups) pointers.push_back(h.data());
+  return ::ibfast::row_entropy(host_codes.data(), n, d, pointers, n_groups);  // checks the group ids
 }
 
 }  // namespace

@@ -2,8 +2,11 @@
 //
 // One thread per row i keeps kTileJ distances in registers while a block streams over its share
 // of the columns j through shared memory, so nothing of size n x n ever exists. Distances are
-// exact float32 differences, never ||a||^2 + ||b||^2 - 2ab (see DESIGN.md, Pitfalls), so D_ii is
-// exactly 0 and the largest term of every sum is exactly 1: no running maximum is needed.
+// exact float32 differences, never ||a||^2 + ||b||^2 - 2ab: that form cancels catastrophically
+// at small noise, where alpha is large and only distances tiny beside the norms carry weight, so
+// its rounding error (relative to ||a||^2) swamps them and D_ii comes out nonzero. Exact
+// differences make D_ii exactly 0 and the largest term of every sum exactly 1: no running
+// maximum is needed.
 //
 // Items (layers x epochs x seeds) go kBatch at a time into one launch whose blocks are a flat
 // list: each item owns a contiguous range of block ids and a block finds its item by binary

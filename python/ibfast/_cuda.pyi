@@ -6,6 +6,9 @@ import numpy.typing as npt
 
 max_edges: int
 
+class OutOfMemoryError(MemoryError):
+    """A CUDA allocation failed (cudaErrorMemoryAllocation); other CUDA errors are RuntimeError."""
+
 def device_count() -> int: ...
 def device_error() -> str: ...
 def scratch_peak_bytes(reset: bool = False) -> int: ...

@@ -2,9 +2,10 @@
 // A stream is a cudaStream_t passed as an integer (0 = the legacy default stream), so the Python
 // layer can hand over torch.cuda.current_stream().cuda_stream. Every function enqueues its work on
 // that stream; the ones that return host values synchronise it. Errors throw std::runtime_error
-// with the CUDA error string.
+// with the CUDA error string; running out of device memory throws OutOfMemory, derived from it.
 #pragma once
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,15 @@
 namespace ibfast::cuda {
 
 using Stream = std::uintptr_t;
+
+// A CUDA call failed with cudaErrorMemoryAllocation (device scratch from the stream-ordered pool,
+// CUB temporary storage included). A type of its own, so that callers can free memory (torch's
+// cache) and retry without matching error text; Python sees ibfast._cuda.OutOfMemoryError, a
+// MemoryError.
+class OutOfMemory : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 // Devices visible to the CUDA runtime; 0 (never an exception) without a driver or a device.
 int device_count();

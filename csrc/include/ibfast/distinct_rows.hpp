@@ -15,6 +15,8 @@ std::int64_t distinct_row_ids(const std::int32_t* codes, std::int64_t n, std::in
 //   h_rows = H(R) = -sum_r p(r) ln p(r)
 //   h_given[k] = H(R | G_k) = sum_g p(g) H(R | G_k = g), for each grouping k given as ids in
 //   [0, n_groups[k]) (e.g. labels, or input ids when inputs repeat).
+// Throws std::invalid_argument unless there is one n_groups >= 1 per grouping and every id lies in
+// [0, n_groups[k]); each grouping must point to n ids (the caller's to check: only it knows).
 struct RowEntropy {
   double h_rows = 0.0;
   std::vector<double> h_given;
