@@ -1,4 +1,4 @@
-"""Plain numpy reference estimators, written straight from the formulas in DESIGN.md.
+"""Plain numpy reference estimators, written straight from the formulas in docs/estimators.md.
 
 Dense and obvious on purpose: this module is the oracle for the tests and the baseline for the
 benchmarks. It imports nothing of ibfast (numpy only) and makes no attempt to be fast or to save
