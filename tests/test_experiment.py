@@ -139,7 +139,8 @@ def test_run_all_writes_table_summary_and_plots(tmp_path):
     configs = [_small(activation="tanh", seeds=(0,)), _small(activation="relu", l2=0.015)]
     df = run_all(configs, tmp_path)
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["infoplane_bin_width.png", "infoplane_ebab.png", "infoplane_kde_upper.png",
+    assert names == ["infoplane_bin_width.png", "infoplane_bin_width.svg", "infoplane_ebab.png",
+                     "infoplane_ebab.svg", "infoplane_kde_upper.png", "infoplane_kde_upper.svg",
                      "results.parquet", "summary.csv"]
     back = read_results(tmp_path)
     assert len(back) == len(df) and set(back["activation"]) == {"tanh", "relu"}

@@ -58,6 +58,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from .analysis.stats import RUN_MEASURES
 from .results import run_keys
 
 if TYPE_CHECKING:
@@ -77,10 +78,7 @@ __all__ = [
 
 # The per-run measurements of the compression table; its other columns (but layer, is_output,
 # width and seed) are settings.
-COMPRESSION_VALUES = (
-    "peak", "peak_epoch", "final", "compression", "compression_rel", "noise_floor", "compressing",
-    "final_test_acc", "final_test_loss", "final_train_acc", "gen_gap",
-)
+COMPRESSION_VALUES = tuple(sorted(RUN_MEASURES))  # the per-run measures of ibfast.analysis.per_run
 # More combinations of the other settings than this is almost surely a table that needs filtering.
 MAX_VARIANTS = 12
 
