@@ -87,7 +87,7 @@ def float32_tolerance(t: np.ndarray, alpha: float) -> float:
 
 
 def check_exact(t: np.ndarray, alpha: float, lse: np.ndarray, n_rows: int = 48) -> None:
-    """ibfast against float64 exact differences on a sample of rows (1e-5 relative, DESIGN)."""
+    """ibfast against float64 exact differences on a sample of rows (1e-5 relative, the accuracy contract)."""
     rng = np.random.default_rng(1)
     rows = np.sort(rng.choice(t.shape[0], size=min(n_rows, t.shape[0]), replace=False))
     want = exact_lse_rows(t, alpha, rows)

@@ -64,13 +64,13 @@ def test_generator_labels_are_rotation_invariant():
     np.testing.assert_array_equal(d.y[index], d.y)
 
 
-@pytest.mark.skipif(not VAR_U_PATH.is_file(), reason="../shared/data/var_u.mat is not present")
+@pytest.mark.skipif(not VAR_U_PATH.is_file(), reason="the 12-bit var_u.mat is not beside the repository")
 def test_var_u_loader_checks_hash_and_shape(tmp_path):
     d = load_var_u(VAR_U_PATH)
     assert d.x.shape == (4096, 12) and d.y.shape == (4096,)
     assert d.meta["sha256"] == VAR_U_SHA256
     assert set(np.unique(d.y)) == {0, 1}
-    # The stored order is sorted by pattern: the unshuffled split is skewed (DESIGN pitfall).
+    # The stored order is sorted by pattern: the unshuffled split is skewed (a known pitfall).
     train, test = split_indices(4096, 0.8, shuffle=False)
     assert d.y[train].mean() == pytest.approx(0.437, abs=0.002)
     assert d.y[test].mean() == pytest.approx(0.836, abs=0.002)

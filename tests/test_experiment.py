@@ -196,3 +196,23 @@ def test_demo_table_estimates_every_layer():
     assert all(r.i_xt == pytest.approx(12.0, abs=0.01) for r in first)
     assert all(0.0 <= r.i_xt <= 12.0 + 1e-9 and 0.0 <= r.i_ty <= 1.0 + 1e-9 for _, r in rows)
     assert "kde_upper" in format_table(rows)
+
+
+def test_toml_with_lists_and_errors_at_setup_are_clear(tmp_path, capsys):
+    from ibfast.experiment.config import configs_from_toml
+
+    cfg = tmp_path / "grid.toml"
+    cfg.write_text('activation = ["tanh", "relu"]\nl2 = [0.0, 0.015]\nepochs = 3\n')
+    configs = configs_from_toml(cfg)
+    assert [(c.activation, c.l2) for c in configs] == [("tanh", 0.0), ("tanh", 0.015), ("relu", 0.0),
+                                                       ("relu", 0.015)]
+    with pytest.raises(ValueError, match="describes 4 configurations"):
+        ExperimentConfig.from_toml(cfg)
+    bad_plugin = tmp_path / "p.toml"
+    bad_plugin.write_text('plugins = ["no_such_plugin_module"]\n')
+    with pytest.raises(ValueError, match="no_such_plugin_module"):
+        ExperimentConfig.from_toml(bad_plugin)
+    # a setting only Experiment can check (the batch exceeds the training set) is exit 2, not a traceback
+    rc = main(["run", "--batch-size", "5000", "--epochs", "1", "--out", str(tmp_path / "b"), "--no-progress"])
+    assert rc == 2 and "batch_size 5000 exceeds" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import importlib
-import itertools
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -28,22 +25,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_plugins(modules: list[str]) -> None:
-    """Import the user's modules, whose import registers estimators or activations by name.
-
-    The current directory is searched first, so a ``my_estimators.py`` beside the config works.
-    """
-    if not modules:
-        return
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    for name in modules:
-        try:
-            importlib.import_module(name)
-        except ImportError as err:
-            raise ValueError(f"plugin {name!r} could not be imported: {err}") from err
-
-
 def configs_from_args(args: argparse.Namespace) -> list[Any]:
     """One ExperimentConfig per (activation, l2) pair: the TOML file, then flags over it.
 
@@ -52,13 +33,13 @@ def configs_from_args(args: argparse.Namespace) -> list[Any]:
     """
     import tomllib
 
-    from .experiment import ExperimentConfig
+    from .experiment.config import configs_from_dict
 
     base: dict[str, Any] = {}
     if args.config:
         with open(args.config, "rb") as fh:
             base = tomllib.load(fh)
-    load_plugins([*_as_list(base.pop("plugins", [])), *(args.plugin or [])])
+    base["plugins"] = [*_as_list(base.get("plugins", [])), *(args.plugin or [])]
     flags = {
         "data": args.data, "data_path": args.data_path, "epochs": args.epochs,
         "batch_size": args.batch_size, "lr": args.lr, "device": args.device,
@@ -72,13 +53,7 @@ def configs_from_args(args: argparse.Namespace) -> list[Any]:
     }
     base.update({k: v for k, v in flags.items() if v is not None})
     # activation and l2 may be lists (one run per pair); flags replace the file's lists
-    file_activations, file_l2s = base.pop("activation", "tanh"), base.pop("l2", 0.0)
-    activations = args.activation or _as_list(file_activations)
-    l2s = args.l2 or _as_list(file_l2s)
-    return [
-        ExperimentConfig.from_dict({**base, "activation": a, "l2": float(p)})
-        for a, p in itertools.product(activations, l2s)
-    ]
+    return configs_from_dict(base, args.activation, args.l2)
 
 
 def _as_list(v: Any) -> list[Any]:
@@ -113,17 +88,18 @@ def _progress_factory(enabled: bool) -> Callable[[Any], Callable[[int, int], Non
 def _cmd_run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .experiment import run_all
+    from .experiment import Experiment, run_all
     from .results import summary
 
     try:
         configs = configs_from_args(args)
+        experiments = [Experiment(c) for c in configs]  # data loaded and checked before any training
     except (ValueError, TypeError, OSError) as err:
         print(f"ibfast run: {err}", file=sys.stderr)
         return 2
     out = Path(args.out)
     t0 = time.perf_counter()
-    df = run_all(configs, out, _progress_factory(not args.no_progress), plots=not args.no_plots)
+    df = run_all(experiments, out, _progress_factory(not args.no_progress), plots=not args.no_plots)
     elapsed = time.perf_counter() - t0
     table = summary(df)
     with pd.option_context("display.width", 160, "display.max_rows", 200, "display.precision", 3):
@@ -193,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--protocol", choices=tuple(PROTOCOLS),
                      help="authors (default: the paper's code) or ibfast; the flags below vary one item")
     run.add_argument("--init-gain", choices=INIT_GAIN_RULES,
-                     help="authors: output layer with the hidden layers' gain; ibfast: output gain 1")
+                     help="authors: every layer the activation's gain; ibfast: output gain 1, abs 2")
     run.add_argument("--batch-order", choices=BATCH_ORDERS,
                      help="fixed: the same contiguous batches each epoch (authors); per_seed; shared_shuffle")
     run.add_argument("--record-timing", choices=RECORD_TIMINGS,

@@ -17,20 +17,22 @@ ProgressFactory = Callable[[ExperimentConfig], Callable[[int, int], None] | None
 
 
 def run_all(
-    configs: Sequence[ExperimentConfig],
+    configs: Sequence[ExperimentConfig | Experiment],
     out_dir: str | Path | None = None,
     progress: ProgressFactory | None = None,
     plots: bool = True,
 ) -> pd.DataFrame:
-    """Run every configuration; with ``out_dir``, write results.parquet, summary.csv and one
-    information-plane PNG per estimator there. Returns the combined table."""
+    """Run every configuration (or prepared Experiment); with ``out_dir``, write results.parquet,
+    summary.csv and one information-plane figure (PNG and SVG) per estimator there. Returns the
+    combined table. Every Experiment is set up (data loaded, settings checked) before any trains,
+    so a bad configuration fails at once, not after hours of the others."""
+    experiments = [c if isinstance(c, Experiment) else Experiment(c) for c in configs]
     frames: list[pd.DataFrame] = []
-    for config in configs:
-        experiment = Experiment(config)
-        frames.append(experiment.run(progress(config) if progress else None))
+    for experiment in experiments:
+        frames.append(experiment.run(progress(experiment.config) if progress else None))
     df = pd.concat(frames, ignore_index=True)
     if out_dir is not None:
-        write_outputs(df, [c.to_dict() for c in configs], Path(out_dir), plots)
+        write_outputs(df, [e.config.to_dict() for e in experiments], Path(out_dir), plots)
     return df
 
 

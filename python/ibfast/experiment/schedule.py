@@ -11,7 +11,8 @@ def log_spaced_epochs(epochs: int, n_points: int = 400) -> np.ndarray:
     """unique(int(logspace(0, log2 epochs, n_points, base 2))) - 1: 0-based epoch indices.
 
     For 8000 epochs and 400 points these are the 274 epochs of the papers, from 0 to 7999.
-    Epoch e is recorded after its training pass, so the last one is the trained network.
+    Whether epoch e is taken before its training pass (the authors' protocol: epoch 0 is the
+    untrained network) or after it is the configuration's ``record_timing``.
     """
     positive_int(epochs, "epochs")
     positive_int(n_points, "n_points")
