@@ -235,3 +235,18 @@ def test_headline_shape():
     for c in claims.values():
         assert c["verdict"] in (HOLDS, FAILS, INCONCLUSIVE)
         assert all({"test", "n", "statistic", "p_value", "verdict"} <= set(p) for p in c["parts"])
+
+
+def test_a_test_that_cannot_reach_alpha_after_holm_is_inconclusive():
+    # 5 seeds: the one-sided signed-rank p is 1/32 at best. Alone that is significant ...
+    one = {("relu", 0.0, s, 1): _compressing_curve(10, 8 - 0.1 * s) for s in range(5)}
+    t = analysis.claim1(analysis.per_run(_table(one)))
+    assert t[t["part"] == "compression above the noise floor"]["verdict"].item() == HOLDS
+    # ... but never after Holm over 4 cells (4/32 > 0.05): inconclusive, not "does not hold"
+    four = {("relu", 0.0, s, layer): _compressing_curve(10, 8 - 0.1 * s)
+            for s in range(5) for layer in (1, 2, 3)}
+    four.update({("tanh", 0.0, s, 1): _compressing_curve(10, 8 - 0.1 * s) for s in range(5)})
+    t = analysis.claim1(analysis.per_run(_table(four)))
+    cells = t[t["part"] == "compression above the noise floor"]
+    assert len(cells) == 4 and (cells["verdict"] == INCONCLUSIVE).all()
+    assert (cells["p_value"] == 1 / 32).all()

@@ -180,8 +180,8 @@ def test_information_plane_files_and_plotted_means(df, tmp_path):
                 line = lines[f"layer {layer}" + (" (out)" if layer == 3 else "")]
                 np.testing.assert_allclose(line.get_xdata(), want["i_xt_mean"])
                 np.testing.assert_allclose(line.get_ydata(), want["i_ty_mean"])
-            bands = [c for c in ax.collections if type(c).__name__ == "EllipseCollection"]
-            assert len(bands) == 3  # a +-1 sd band per layer
+            bars = [c for c in ax.collections if type(c).__name__ == "LineCollection"]
+            assert len(bars) == 2 * 3  # +-1 sd bars in I(X;T) and I(T;Y) per layer
     axes = [ax for ax in fig.axes if ax.get_title()]
     assert len(axes) == 4
     assert len({ax.get_xlim() for ax in axes}) == 1 and len({ax.get_ylim() for ax in axes}) == 1  # shared
@@ -252,7 +252,8 @@ def test_one_seed_works_everywhere(tmp_path):
     np.testing.assert_allclose(data["i_xt_mean"], data["i_xt_min"])
     fig = plots._plane_figure(df1, "ebab")
     assert "n = 1 seed\n" in fig.axes[0].get_title() + "\n"
-    assert not any(type(c).__name__ == "EllipseCollection" for ax in fig.axes for c in ax.collections)
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert not any(type(c).__name__ == "LineCollection" for ax in panels for c in ax.collections)
     written = [
         *plots.information_plane(df1, "ebab", tmp_path / "a.svg"),
         *plots.information_vs_epoch(df1, "ebab", tmp_path / "b.svg"),

@@ -89,6 +89,7 @@ _COMP_REQUIRED = ("estimator", "activation", "l2", "seed", "layer", "compression
 _L2_COLOURS = ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:brown", "tab:olive")
 _L2_MARKERS = ("o", "^", "s", "D", "v", "P")
 _BAND_ALPHA = 0.18
+_SPREAD_MARKS = 10  # epochs per layer that show the seed spread in the information plane
 _MAX_COLUMNS = 4  # information-plane panels per row when activations and L2 values do not cross
 _Share = bool | Literal["none", "all", "row", "col"]
 
@@ -229,7 +230,6 @@ def compression_vs_accuracy(
 
 def _plane_figure(df: pd.DataFrame, estimator: str) -> Figure:
     from matplotlib.cm import ScalarMappable
-    from matplotlib.collections import EllipseCollection
     from matplotlib.colors import LogNorm
 
     data = plane_data(df, estimator)
@@ -264,12 +264,11 @@ def _plane_figure(df: pd.DataFrame, estimator: str) -> Figure:
                 x, y = g["i_xt_mean"].to_numpy(), g["i_ty_mean"].to_numpy()
                 sx, sy = g["i_xt_sd"].fillna(0.0).to_numpy(), g["i_ty_sd"].fillna(0.0).to_numpy()
                 if (sx > 0).any() or (sy > 0).any():
-                    band = EllipseCollection(2 * sx, 2 * sy, np.zeros_like(sx), units="xy",
-                                             offsets=np.column_stack([x, y]), offset_transform=ax.transData,
-                                             facecolors=colour, edgecolors="none", alpha=_BAND_ALPHA,
-                                             zorder=1)
-                    ax.add_collection(band, autolim=False)
-                    ax.update_datalim(np.column_stack([np.r_[x - sx, x + sx], np.r_[y - sy, y + sy]]))
+                    # +-1 sd crosses at a few epochs spread along the curve: a band at every point
+                    # piles up into an opaque blob that hides the trajectories
+                    at = np.unique(np.linspace(0, x.size - 1, min(x.size, _SPREAD_MARKS)).round().astype(int))
+                    ax.errorbar(x[at], y[at], xerr=sx[at], yerr=sy[at], fmt="none", ecolor=colour,
+                                elinewidth=0.9, alpha=0.55, capsize=0, zorder=1)
                 ax.plot(x, y, color=colour, lw=1.0, zorder=2, label=_layer_label(g))
                 ax.scatter(x, y, c=g["epoch"].to_numpy() + 1, cmap=cmap, norm=norm, s=10,
                            edgecolors="none", zorder=3)
@@ -281,7 +280,7 @@ def _plane_figure(df: pd.DataFrame, estimator: str) -> Figure:
     _outer_labels(axes, "I(X;T) [bits]", "I(T;Y) [bits]")
     fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=[ax for row_axes in axes for ax in row_axes],
                  label="epoch + 1 (log scale)", shrink=min(1.0, 0.4 + 0.3 * len(rows)), aspect=25)
-    fig.suptitle(f"Information plane ({estimator}): mean over seeds, band +-1 sd; "
+    fig.suptitle(f"Information plane ({estimator}): mean over seeds, bars +-1 sd over seeds; "
                  "numbers mark each layer's last epoch", fontsize=10)
     return fig
 

@@ -75,8 +75,9 @@ class Projection:
     def describe(self) -> str:
         return (f"{self.n_configs} configurations x {self.epochs} epochs ({self.n_recorded} recorded): "
                 f"training {self.train_s_per_epoch * 1e3:.1f} ms/epoch, estimation "
-                f"{self.estimate_s_per_record * 1e3:.0f} ms per recorded epoch (measured here) -> "
-                f"about {_hours(self.total_s)} on this machine")
+                f"{self.estimate_s_per_record * 1e3:.0f} ms per recorded epoch (measured here on the "
+                f"untrained network; trained layers cluster and cost more) -> at least "
+                f"{_hours(self.total_s)} on this machine")
 
 
 def _hours(seconds: float) -> str:
