@@ -141,7 +141,11 @@ def test_run_all_writes_table_summary_and_plots(tmp_path):
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["infoplane_bin_width.png", "infoplane_bin_width.svg", "infoplane_ebab.png",
                      "infoplane_ebab.svg", "infoplane_kde_upper.png", "infoplane_kde_upper.svg",
-                     "results.parquet", "summary.csv"]
+                     "results.parquet", "runs", "summary.csv"]
+    # one file per configuration, written as each finished: together they are the table
+    runs = sorted((tmp_path / "runs").glob("*.parquet"))
+    assert len(runs) == 2
+    assert sum(len(read_results(p)) for p in runs) == len(df)
     back = read_results(tmp_path)
     assert len(back) == len(df) and set(back["activation"]) == {"tanh", "relu"}
     assert (tmp_path / "infoplane_ebab.png").read_bytes()[:4] == b"\x89PNG"

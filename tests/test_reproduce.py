@@ -20,7 +20,12 @@ def test_the_paper_grid_and_the_quick_preset():
     assert full.activations == PAPER_ACTIVATIONS and len(PAPER_ACTIVATIONS) == 8
     assert full.l2 == (0.0, 0.015) and full.seeds == 50 and full.epochs == 8000
     configs = full.configs()
-    assert len(configs) == 16 and {c.protocol_label() for c in configs} == {"authors"}
+    # 8 activations x 2 L2 values, 50 seeds in tasks of 10
+    assert len(configs) == 80 and {c.protocol_label() for c in configs} == {"authors"}
+    points = {(a, p) for a in PAPER_ACTIVATIONS for p in (0.0, 0.015)}
+    assert {(c.activation, c.l2) for c in configs} == points
+    abs_l2 = [s for c in configs if (c.activation, c.l2) == ("abs", 0.015) for s in c.seeds]
+    assert sorted(abs_l2) == list(range(50))
     assert set(configs[0].estimators) == {"ebab", "adaptive_kde_upper", "fixed_range", "kde_upper"}
     quick = GridSpec.quick()
     assert (quick.activations, quick.seeds, quick.epochs) == (("tanh", "relu", "swish"), 5, 1500)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -110,6 +111,131 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def grid_from_args(args: argparse.Namespace) -> Any:
+    """The sweep's grid: the TOML file ([grid] axes, [sweep] seeds / seeds_per_task / plugins,
+    every other key fixed), then flags over it (--activation and --l2 lists and --grid KEY=JSON
+    lists are axes; --set KEY=JSON and the named flags are fixed keys)."""
+    import tomllib
+
+    from .sweep import Grid
+
+    fixed: dict[str, Any] = {}
+    if args.config:
+        with open(args.config, "rb") as fh:
+            fixed = tomllib.load(fh)
+    axes = dict(fixed.pop("grid", {}))
+    sweep = dict(fixed.pop("sweep", {}))
+    unknown = set(sweep) - {"seeds", "seeds_per_task", "plugins"}
+    if unknown:
+        raise ValueError(f"unknown [sweep] keys {sorted(unknown)}: seeds, seeds_per_task, plugins")
+    for name, values in (("activation", args.activation), ("l2", args.l2)):
+        if values:
+            axes[name] = values
+    for item in args.grid or []:
+        key, values = _key_value(item, "--grid")
+        axes[key] = values
+    for item in args.set or []:
+        key, value = _key_value(item, "--set")
+        fixed[key] = value
+    named = {"epochs": args.epochs, "data": args.data, "data_path": args.data_path,
+             "hidden": args.hidden, "estimators": args.estimators, "protocol": args.protocol,
+             "record_points": args.record_points, "device": args.device}
+    fixed.update({k: v for k, v in named.items() if v is not None})
+    for key in list(axes):  # a key given as a fixed flag is no longer an axis
+        if key in named and named[key] is not None:
+            axes.pop(key)
+    return Grid(fixed=fixed, axes=axes, seeds=args.seeds or sweep.get("seeds", 1),
+                seeds_per_task=args.seeds_per_task or sweep.get("seeds_per_task", 10),
+                plugins=tuple([*sweep.get("plugins", []), *(args.plugin or [])]))
+
+
+def _key_value(item: str, flag: str) -> tuple[str, Any]:
+    key, sep, text = item.partition("=")
+    if not sep or not key:
+        raise ValueError(f"{flag} takes KEY=VALUE, got {item!r}")
+    try:
+        return key, json.loads(text)
+    except json.JSONDecodeError:
+        return key, text  # a bare word: a string value
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep import run_sweep
+
+    scheduler = args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    try:
+        grid = grid_from_args(args)
+        grid.tasks()  # every configuration checked before anything runs
+    except (ValueError, TypeError, OSError) as err:
+        print(f"ibfast sweep: {err}", file=sys.stderr)
+        return 2
+    workers = 0 if scheduler else (args.workers if args.workers is not None else (os.cpu_count() or 1))
+    t0 = time.perf_counter()
+    try:
+        result = run_sweep(grid, args.out, workers=workers, scheduler=scheduler, extend=args.extend,
+                           progress=not args.no_progress, plots=not args.no_plots)
+    except ValueError as err:  # e.g. the folder holds another grid
+        print(f"ibfast sweep: {err}", file=sys.stderr)
+        return 2
+    where = f"Dask at {scheduler}" if scheduler else (f"{workers} local workers" if workers else "in-process")
+    print(f"{result.n_tasks} tasks: {len(result.skipped)} already done, {len(result.finished)} run now, "
+          f"{len(result.failed)} failed ({where}, {time.perf_counter() - t0:.1f} s) -> {result.out}/")
+    if result.failed:
+        print(f"failed tasks are in {result.out / 'failed'}/; starting the sweep again retries them",
+              file=sys.stderr)
+    return min(len(result.failed), 100)
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .analysis import per_run
+    from .results import summary
+    from .sweep import SweepFolder, rebuild_outputs
+
+    folder = SweepFolder(args.out)
+    try:
+        df = rebuild_outputs(folder, plots=False) if folder.read_manifest() else folder.combined()
+    except FileNotFoundError as err:
+        print(f"ibfast summary: {err}", file=sys.stderr)
+        return 2
+    table = summary(df)
+    table.to_csv(folder.out / "summary.csv", index=False)
+    per_run(df).to_csv(folder.out / "compression.csv", index=False)
+    with pd.option_context("display.width", 160, "display.max_rows", 500, "display.precision", 3):
+        print(table.to_string(index=False))
+    print(f"\n{len(df)} rows -> {folder.out / 'summary.csv'}, {folder.out / 'compression.csv'}")
+    return 0
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from . import plots
+    from .analysis import per_run
+    from .sweep import SweepFolder
+
+    try:
+        df = SweepFolder(args.out).combined()
+    except FileNotFoundError as err:
+        print(f"ibfast plot: {err}", file=sys.stderr)
+        return 2
+    runs = per_run(df)
+    figures = Path(args.out) / "figures"
+    written = []
+    for est in args.estimator or sorted(df["estimator"].unique()):
+        try:
+            written += plots.information_plane(df, est, figures / f"infoplane_{est}.png")
+            written += plots.information_vs_epoch(df, est, figures / f"information_vs_epoch_{est}.png")
+            written += plots.compression_by_activation(runs, est, figures / f"compression_{est}.png")
+            written += plots.compression_vs_accuracy(runs, est,
+                                                     figures / f"compression_vs_accuracy_{est}.png")
+        except ValueError as err:
+            print(f"ibfast plot: {err}", file=sys.stderr)
+            return 2
+    for f in written:
+        print(f)
+    return 0
+
+
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from .reproduce import GridSpec, reproduce
 
@@ -118,8 +244,9 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         "activations": tuple(args.activation) if args.activation else None,
         "l2": tuple(args.l2) if args.l2 else None,
         "estimators": tuple(args.estimators) if args.estimators else None,
-        "data_path": args.data_path, "device": args.device,
+        "data_path": args.data_path, "device": args.device, "seeds_per_task": args.seeds_per_task,
     }
+    scheduler = args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     try:
         preset = GridSpec.quick if args.quick else GridSpec.full
         spec = preset(**{k: v for k, v in overrides.items() if v is not None})
@@ -127,7 +254,12 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     except (ValueError, TypeError) as err:
         print(f"ibfast reproduce: {err}", file=sys.stderr)
         return 2
-    claims = reproduce(spec, args.out, progress=not args.no_progress)
+    try:
+        claims = reproduce(spec, args.out, progress=not args.no_progress, workers=args.workers,
+                           scheduler=scheduler)
+    except (ValueError, RuntimeError) as err:  # another sweep in the folder; failed tasks
+        print(f"ibfast reproduce: {err}", file=sys.stderr)
+        return 1
     for estimator, per_claim in claims["estimators"].items():
         for number, c in sorted(per_claim.items()):
             print(f"claim {number} [{estimator}]: {c['verdict']} - {c['claim']}")
@@ -199,9 +331,48 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--record-points", type=int, help="log-spaced points (400 -> 274 epochs of 8000)")
     rep.add_argument("--data-path", help="var_u.mat (else the built-in 12-bit generator)")
     rep.add_argument("--device", help="cpu or cuda")
-    rep.add_argument("--out", default="results/reproduce", help="report folder")
+    rep.add_argument("--seeds-per-task", type=int, help="seeds trained batched in one task (default 10)")
+    rep.add_argument("--workers", type=int, default=0, help="local worker processes (default 0: this one)")
+    rep.add_argument("--scheduler", help="a Dask scheduler address (default $DASK_SCHEDULER_ADDRESS)")
+    rep.add_argument("--out", default="results/reproduce", help="report folder (run again to resume)")
     rep.add_argument("--no-progress", action="store_true")
     rep.set_defaults(func=_cmd_reproduce)
+
+    sw = sub.add_parser("sweep", help="a grid of runs as resumable tasks, on local workers or Dask")
+    sw.add_argument("--config",
+                    help="TOML: fixed keys, [grid] axes (lists), [sweep] seeds, seeds_per_task, plugins")
+    sw.add_argument("--activation", nargs="+", help="an axis: one point per activation")
+    sw.add_argument("--l2", nargs="+", type=float, help="an axis: one point per L2 strength")
+    sw.add_argument("--grid", action="append", metavar="KEY=JSON_LIST",
+                    help="any axis, e.g. hidden=[[10,7],[6]]")
+    sw.add_argument("--set", action="append", metavar="KEY=JSON", help="any fixed config key, e.g. lr=1e-3")
+    sw.add_argument("--seeds", type=int, help="seeds 0..N-1 at every grid point (default 1)")
+    sw.add_argument("--seeds-per-task", type=int, help="seeds trained batched in one task (default 10)")
+    sw.add_argument("--epochs", type=int)
+    sw.add_argument("--estimators", nargs="+", metavar="NAME")
+    sw.add_argument("--data", choices=DATA_NAMES)
+    sw.add_argument("--data-path")
+    sw.add_argument("--hidden", nargs="+", type=int)
+    sw.add_argument("--protocol", choices=tuple(PROTOCOLS))
+    sw.add_argument("--record-points", type=int)
+    sw.add_argument("--device")
+    sw.add_argument("--plugin", action="append", metavar="MODULE")
+    sw.add_argument("--workers", type=int,
+                    help="local worker processes (default: the number of cores; 0: in-process)")
+    sw.add_argument("--scheduler", help="a Dask scheduler address (default $DASK_SCHEDULER_ADDRESS)")
+    sw.add_argument("--extend", action="store_true", help="add this grid's tasks to a folder holding another")
+    sw.add_argument("--out", default="results/sweep", help="the sweep's folder")
+    sw.add_argument("--no-plots", action="store_true")
+    sw.add_argument("--no-progress", action="store_true")
+    sw.set_defaults(func=_cmd_sweep)
+
+    summ = sub.add_parser("summary", help="tables from a results or sweep folder")
+    summ.add_argument("out", help="the folder")
+    summ.set_defaults(func=_cmd_summary)
+    plot = sub.add_parser("plot", help="figures from a results or sweep folder (into OUT/figures)")
+    plot.add_argument("out", help="the folder")
+    plot.add_argument("--estimator", nargs="+", help="default: every estimator in the table")
+    plot.set_defaults(func=_cmd_plot)
     return p
 
 

@@ -22,14 +22,23 @@ def run_all(
     progress: ProgressFactory | None = None,
     plots: bool = True,
 ) -> pd.DataFrame:
-    """Run every configuration (or prepared Experiment); with ``out_dir``, write results.parquet,
-    summary.csv and one information-plane figure (PNG and SVG) per estimator there. Returns the
-    combined table. Every Experiment is set up (data loaded, settings checked) before any trains,
-    so a bad configuration fails at once, not after hours of the others."""
+    """Run every configuration (or prepared Experiment); with ``out_dir``, write each
+    configuration's rows to ``runs/<task id>.parquet`` as soon as it finishes (named as a sweep
+    names its tasks), then results.parquet, summary.csv and one information-plane figure (PNG and
+    SVG) per estimator. Returns the combined table. Every Experiment is set up (data loaded,
+    settings checked) before any trains, so a bad configuration fails at once, not after hours of
+    the others."""
     experiments = [c if isinstance(c, Experiment) else Experiment(c) for c in configs]
+    folder = None
+    if out_dir is not None:
+        from ..sweep import SweepFolder, Task  # the sweep package builds on this module
+
+        folder = SweepFolder(out_dir)
     frames: list[pd.DataFrame] = []
     for experiment in experiments:
         frames.append(experiment.run(progress(experiment.config) if progress else None))
+        if folder is not None:
+            folder.save(Task.of(experiment.config), frames[-1])
     df = pd.concat(frames, ignore_index=True)
     if out_dir is not None:
         write_outputs(df, [e.config.to_dict() for e in experiments], Path(out_dir), plots)

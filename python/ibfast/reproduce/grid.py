@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from ..experiment import Experiment, ExperimentConfig
 from ..experiment.schedule import log_spaced_epochs
+from ..sweep import Grid
 
 PAPER_ACTIVATIONS = ("tanh", "relu", "elu", "softplus", "centred_softplus", "swish", "abs", "prelu")
 PAPER_L2 = (0.0, 0.015)
@@ -31,6 +32,7 @@ class GridSpec:
     record_points: int = 400
     data_path: str | None = None
     device: str = "cpu"
+    seeds_per_task: int = 10
 
     @classmethod
     def full(cls, **overrides: object) -> GridSpec:
@@ -39,18 +41,34 @@ class GridSpec:
     @classmethod
     def quick(cls, **overrides: object) -> GridSpec:
         """3 activations, L2 on/off, 5 seeds, 1500 epochs, EBAB + adaptive KDE: minutes on a CPU."""
-        base = cls(activations=("tanh", "relu", "swish"), seeds=5, epochs=1500,
-                   estimators=("ebab", "adaptive_kde_upper"))
+        base = cls(
+            activations=("tanh", "relu", "swish"),
+            seeds=5,
+            epochs=1500,
+            estimators=("ebab", "adaptive_kde_upper"),
+        )
         return replace(base, **overrides)  # type: ignore[arg-type]
 
+    def grid(self) -> Grid:
+        """The sweep: activation x L2, seeds in blocks of ``seeds_per_task``, the authors' protocol."""
+        fixed = {
+            "epochs": self.epochs,
+            "estimators": list(self.estimators),
+            "record_points": self.record_points,
+            "data_path": self.data_path,
+            "device": self.device,
+            "protocol": "authors",
+        }
+        return Grid(
+            fixed=fixed,
+            axes={"activation": list(self.activations), "l2": [float(p) for p in self.l2]},
+            seeds=self.seeds,
+            seeds_per_task=self.seeds_per_task,
+        )
+
     def configs(self) -> list[ExperimentConfig]:
-        """One configuration per activation and L2 value, all seeds trained batched, authors' protocol."""
-        return [
-            ExperimentConfig(activation=a, l2=float(p), seeds=tuple(range(self.seeds)), epochs=self.epochs,
-                             estimators=self.estimators, record_points=self.record_points,
-                             data_path=self.data_path, device=self.device, protocol="authors")
-            for a in self.activations for p in self.l2
-        ]
+        """Every task's configuration (each checked)."""
+        return [t.experiment_config() for t in self.grid().tasks()]
 
 
 @dataclass(frozen=True)
@@ -59,7 +77,7 @@ class Projection:
 
     train_s_per_epoch: float
     estimate_s_per_record: float
-    n_configs: int
+    n_tasks: int
     epochs: int
     n_recorded: int
 
@@ -70,14 +88,16 @@ class Projection:
 
     @property
     def total_s(self) -> float:
-        return self.n_configs * self.per_config_s
+        return self.n_tasks * self.per_config_s
 
     def describe(self) -> str:
-        return (f"{self.n_configs} configurations x {self.epochs} epochs ({self.n_recorded} recorded): "
-                f"training {self.train_s_per_epoch * 1e3:.1f} ms/epoch, estimation "
-                f"{self.estimate_s_per_record * 1e3:.0f} ms per recorded epoch (measured here on the "
-                f"untrained network; trained layers cluster and cost more) -> at least "
-                f"{_hours(self.total_s)} on this machine")
+        return (
+            f"{self.n_tasks} tasks x {self.epochs} epochs ({self.n_recorded} recorded): "
+            f"training {self.train_s_per_epoch * 1e3:.1f} ms/epoch, estimation "
+            f"{self.estimate_s_per_record * 1e3:.0f} ms per recorded epoch (measured here on the "
+            f"untrained network; trained layers cluster and cost more) -> at least "
+            f"{_hours(self.total_s)} on this machine"
+        )
 
 
 def _hours(seconds: float) -> str:
@@ -85,7 +105,8 @@ def _hours(seconds: float) -> str:
 
 
 def project(configs: Sequence[ExperimentConfig], calibration_epochs: int = 8) -> Projection:
-    """Time a few epochs and one recorded epoch of the first configuration, and scale to the grid."""
+    """Time a few epochs and one recorded epoch of the first task, and scale to the grid (one
+    process; with W workers on W free cores, about 1/W of it)."""
     c = configs[0]
     probe = Experiment(replace(c, epochs=calibration_epochs, record_epochs=(calibration_epochs - 1,)))
     probe.run()
@@ -98,8 +119,11 @@ def project(configs: Sequence[ExperimentConfig], calibration_epochs: int = 8) ->
     layers, metrics = probe._record(probe.model, x, y)
     probe._estimate(0, layers, metrics)
     estimate_s = time.perf_counter() - t0
-    n_recorded = len(c.record_epochs) if c.record_epochs is not None else int(
-        log_spaced_epochs(c.epochs, c.record_points).size)
-    return Projection(probe.timings.train_s / calibration_epochs, estimate_s, len(configs), c.epochs,
-                      n_recorded)
-
+    n_recorded = (
+        len(c.record_epochs)
+        if c.record_epochs is not None
+        else int(log_spaced_epochs(c.epochs, c.record_points).size)
+    )
+    return Projection(
+        probe.timings.train_s / calibration_epochs, estimate_s, len(configs), c.epochs, n_recorded
+    )

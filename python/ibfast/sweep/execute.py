@@ -1,0 +1,164 @@
+"""Where tasks run: in this process, in local worker processes, or on a Dask cluster.
+
+Every executor calls ``run_task`` and hands back, per task, its rows or the traceback of the
+error it raised; the caller writes the files. On Dask the rows come back to the client, which
+writes them into its own folder: workers need no shared file system, only ibfast installed.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from .tasks import Task
+
+# A task reports its finished epochs about this many times (a message per epoch would swamp the
+# channel for 8000-epoch tasks).
+_REPORTS_PER_TASK = 50
+PROGRESS_TOPIC = "ibfast-sweep-progress"
+
+ProgressSink = Callable[[str, int], None]  # (task id, epochs finished so far)
+
+
+@dataclass
+class Outcome:
+    task: Task
+    rows: pd.DataFrame | None
+    error: str | None
+
+
+def run_task(task: Task, sink: Any = None, kernel_threads: int | None = None) -> tuple[Any, str | None]:
+    """Train and estimate one task; returns (rows, None) or (None, traceback). Runs anywhere:
+    ``sink`` is a queue (local workers), the string "dask" (report through the worker's events)
+    or None."""
+    try:
+        from .. import set_num_threads
+        from ..experiment import Experiment
+        from ..plugins import load_plugins
+
+        if kernel_threads:
+            set_num_threads(kernel_threads)
+        load_plugins(task.plugins)
+        config = task.experiment_config()
+        report = _reporter(task, sink, config.epochs)
+        return Experiment(config).run(report), None
+    except Exception:
+        return None, traceback.format_exc()
+
+
+def _reporter(task: Task, sink: Any, epochs: int) -> Callable[[int, int], None] | None:
+    if sink is None:
+        return None
+    every = max(1, epochs // _REPORTS_PER_TASK)
+    tid = task.task_id
+    if sink == "dask":
+        from distributed import get_worker
+
+        worker = get_worker()
+
+        def send(n: int) -> None:
+            worker.log_event(PROGRESS_TOPIC, {"task": tid, "epochs": n})
+    else:
+        def send(n: int) -> None:
+            sink.put((tid, n))
+
+    def report(done: int, total: int) -> None:
+        if done % every == 0 or done == total:
+            send(done)
+
+    return report
+
+
+# ---- executors ------------------------------------------------------------------------------------
+def in_process(tasks: list[Task], progress: ProgressSink | None) -> Iterator[Outcome]:
+    for task in tasks:
+        sink = _CallbackSink(progress) if progress else None
+        rows, error = run_task(task, sink)
+        yield Outcome(task, rows, error)
+
+
+class _CallbackSink:
+    def __init__(self, progress: ProgressSink) -> None:
+        self.progress = progress
+
+    def put(self, item: tuple[str, int]) -> None:
+        self.progress(*item)
+
+
+def _init_worker(torch_threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(torch_threads)
+
+
+def local_processes(tasks: list[Task], workers: int, progress: ProgressSink | None) -> Iterator[Outcome]:
+    """``workers`` processes (spawned: no forked torch or OpenMP state), each with the kernels on
+    cores // workers threads and torch on one, so that together they do not oversubscribe."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    kernel_threads = max(1, (os.cpu_count() or 1) // workers)
+    with ctx.Manager() as manager, ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(1,)
+    ) as pool:
+        sink = manager.Queue() if progress else None
+        stop = threading.Event()
+        drain = threading.Thread(target=_drain, args=(sink, progress, stop), daemon=True) if sink else None
+        if drain:
+            drain.start()
+        futures: dict[Future[tuple[Any, str | None]], Task] = {
+            pool.submit(run_task, t, sink, kernel_threads): t for t in tasks}
+        try:
+            for fut in as_completed(futures):
+                task = futures[fut]
+                try:
+                    rows, error = fut.result()
+                except Exception:  # the worker process died (killed, out of memory)
+                    rows, error = None, traceback.format_exc()
+                yield Outcome(task, rows, error)
+        finally:
+            stop.set()
+            if drain:
+                drain.join(timeout=5)
+
+
+def _drain(sink: Any, progress: ProgressSink, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            tid, n = sink.get(timeout=0.2)
+        except (queue.Empty, EOFError, OSError):
+            continue
+        progress(tid, n)
+
+
+def dask_cluster(tasks: list[Task], address: str, progress: ProgressSink | None) -> Iterator[Outcome]:
+    """Tasks on the Dask cluster at ``address``. A task whose worker dies is rescheduled by the
+    scheduler itself (``distributed.scheduler.allowed-failures``); one that raises comes back as
+    its traceback."""
+    try:
+        from distributed import Client
+        from distributed import as_completed as dask_completed
+    except ImportError as err:  # pragma: no cover - the extra is missing
+        raise ValueError("--scheduler needs Dask: pip install 'ibfast[cluster]'") from err
+    with Client(address) as client:
+        if progress:
+            report = progress  # the handler gets (time, message) events from the workers
+            client.subscribe_topic(PROGRESS_TOPIC, lambda e: report(e[1]["task"], e[1]["epochs"]))
+        futures = {client.submit(run_task, t, "dask" if progress else None, key=f"ibfast-{t.task_id}",
+                                 pure=False): t for t in tasks}
+        for fut in dask_completed(list(futures)):
+            task = futures[fut]
+            try:
+                rows, error = fut.result()
+            except Exception:  # e.g. the worker died more often than the scheduler allows
+                rows, error = None, traceback.format_exc()
+            yield Outcome(task, rows, error)
+            fut.release()

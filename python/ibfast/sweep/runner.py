@@ -1,0 +1,129 @@
+"""Run a sweep: claim the folder, skip what is done, run the rest on an executor, write each
+task's file as it finishes, then rebuild the combined table, summary and figures."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..results import RESULTS_FILE, summary, write_atomic
+from .execute import dask_cluster, in_process, local_processes
+from .store import SweepFolder
+from .tasks import Grid, Task
+
+
+@dataclass
+class SweepResult:
+    """What a sweep did: tasks skipped (already done), run now, failed (see OUT/failed/)."""
+
+    out: Path
+    n_tasks: int
+    skipped: list[str] = field(default_factory=list)
+    finished: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    table: pd.DataFrame | None = None
+
+
+class _Progress:
+    """One bar over the whole sweep, in epochs: tasks already done count as finished."""
+
+    def __init__(self, tasks: list[Task], done: set[str], enabled: bool) -> None:
+        self.epochs = {t.task_id: int(t.config["epochs"]) for t in tasks}
+        self.seen = {tid: (self.epochs[tid] if tid in done else 0) for tid in self.epochs}
+        self.lock = threading.Lock()
+        self.bar: Any = None
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=sum(self.epochs.values()), initial=sum(self.seen.values()), unit="ep",
+                            desc=f"sweep {len(done)}/{len(tasks)} tasks", file=sys.stderr)
+        self.n_done, self.n_tasks = len(done), len(tasks)
+
+    def epochs_done(self, tid: str, n: int) -> None:
+        with self.lock:
+            step = max(0, min(n, self.epochs.get(tid, 0)) - self.seen.get(tid, 0))
+            self.seen[tid] = self.seen.get(tid, 0) + step
+            if self.bar is not None and step:
+                self.bar.update(step)
+
+    def task_done(self, tid: str) -> None:
+        self.epochs_done(tid, self.epochs.get(tid, 0))
+        with self.lock:
+            self.n_done += 1
+            if self.bar is not None:
+                self.bar.set_description(f"sweep {self.n_done}/{self.n_tasks} tasks")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_sweep(
+    grid: Grid,
+    out: str | Path,
+    *,
+    workers: int = 0,
+    scheduler: str | None = None,
+    extend: bool = False,
+    progress: bool = False,
+    plots: bool = True,
+    on_task: Callable[[str, Task], None] | None = None,
+) -> SweepResult:
+    """Run every task of ``grid`` not yet done in ``out``: in this process (``workers=0``), in
+    ``workers`` local processes, or on the Dask scheduler at ``scheduler``. A task that raises is
+    recorded in OUT/failed/ and the sweep goes on; the next start retries it. ``on_task(status,
+    task)`` hears "skipped", "finished" and "failed"."""
+    folder = SweepFolder(out)
+    tasks = folder.claim(grid, grid.tasks(), extend=extend)
+    result = SweepResult(folder.out, len(tasks))
+    todo = []
+    for t in tasks:
+        if folder.is_done(t):
+            result.skipped.append(t.task_id)
+            on_task and on_task("skipped", t)
+        else:
+            todo.append(t)
+    bar = _Progress(tasks, set(result.skipped), progress)
+    sink = bar.epochs_done if progress else None
+    if scheduler:
+        outcomes = dask_cluster(todo, scheduler, sink)
+    elif workers > 0:
+        outcomes = local_processes(todo, workers, sink)
+    else:
+        outcomes = in_process(todo, sink)
+    try:
+        for o in outcomes:
+            if o.rows is not None:
+                folder.save(o.task, o.rows)
+                result.finished.append(o.task.task_id)
+                on_task and on_task("finished", o.task)
+            else:
+                folder.record_failure(o.task, o.error or "unknown error")
+                result.failed.append(o.task.task_id)
+                on_task and on_task("failed", o.task)
+            bar.task_done(o.task.task_id)
+    finally:
+        bar.close()
+    if len(result.failed) < len(tasks):
+        result.table = rebuild_outputs(folder, tasks, plots)
+    return result
+
+
+def rebuild_outputs(folder: SweepFolder, tasks: list[Task] | None = None, plots: bool = True) -> pd.DataFrame:
+    """results.parquet, summary.csv and the information planes, from the finished run files."""
+    df = folder.combined(tasks)
+    configs = [t.config for t in tasks] if tasks is not None else []
+    write_atomic(df, folder.out / RESULTS_FILE, configs)
+    summary(df).to_csv(folder.out / "summary.csv", index=False)
+    if plots:
+        from ..plots import information_plane
+
+        for estimator in sorted(df["estimator"].unique()):
+            information_plane(df, str(estimator), folder.out / f"infoplane_{estimator}.png")
+    return df

@@ -1,0 +1,120 @@
+"""A sweep's folder: what has been done survives any kill.
+
+    OUT/manifest.json        the grid and its task ids (written atomically when a sweep starts)
+    OUT/runs/<task id>.parquet   one finished task's rows, written atomically (complete or absent)
+    OUT/failed/<task id>.json    a task that raised: its configuration and traceback
+    OUT/results.parquet, summary.csv, infoplane_<estimator>.png|svg   rebuilt from runs/
+
+A task counts as done when its run file exists and reads back as a table whose stored
+configuration is the task's own; anything else (no file, a file from another grid, a damaged one)
+is run again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..results import RESULTS_FILE, read_configs, write_atomic
+from .tasks import Grid, Task
+
+MANIFEST = "manifest.json"
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class SweepFolder:
+    def __init__(self, out: str | Path) -> None:
+        self.out = Path(out)
+        self.runs = self.out / "runs"
+        self.failed = self.out / "failed"
+
+    def run_file(self, task: Task) -> Path:
+        return self.runs / f"{task.task_id}.parquet"
+
+    def failure_file(self, task: Task) -> Path:
+        return self.failed / f"{task.task_id}.json"
+
+    # -- the manifest --------------------------------------------------------------------------------
+    def read_manifest(self) -> dict[str, Any] | None:
+        p = self.out / MANIFEST
+        return json.loads(p.read_text()) if p.is_file() else None
+
+    def claim(self, grid: Grid, tasks: list[Task], extend: bool = False) -> list[Task]:
+        """Record the grid in the folder and return every task it holds (with ``extend``, the
+        earlier grids' tasks too). A folder holding another grid is refused unless ``extend``."""
+        old = self.read_manifest()
+        ids = [t.task_id for t in tasks]
+        if old is not None and sorted(old["task_ids"]) != sorted(ids):
+            if not extend:
+                raise ValueError(
+                    f"{self.out} holds another sweep ({len(old['task_ids'])} tasks, "
+                    f"{len(set(old['task_ids']) - set(ids))} of them not in this grid); use another folder, "
+                    "or --extend to add this grid's tasks to it"
+                )
+            known = set(ids)
+            tasks = tasks + [Task(c, tuple(old.get("plugins", []))) for i, c in
+                             zip(old["task_ids"], old["configs"], strict=True) if i not in known]
+        grids = [grid.describe()] if old is None else list(old["grids"])
+        if grid.describe() not in grids:  # an extension
+            grids.append(grid.describe())
+        manifest = {
+            "grids": grids,
+            "task_ids": [t.task_id for t in tasks],
+            "configs": [t.config for t in tasks],
+            "plugins": sorted({p for t in tasks for p in t.plugins}),
+        }
+        write_text_atomic(self.out / MANIFEST, json.dumps(manifest, indent=1))
+        return tasks
+
+    # -- tasks ---------------------------------------------------------------------------------------
+    def is_done(self, task: Task) -> bool:
+        p = self.run_file(task)
+        if not p.is_file():
+            return False
+        try:
+            return read_configs(p) == [task.config]
+        except Exception:  # a damaged file is simply not done
+            return False
+
+    def save(self, task: Task, rows: pd.DataFrame) -> Path:
+        path = write_atomic(rows, self.run_file(task), [task.config])
+        self.failure_file(task).unlink(missing_ok=True)  # a retried task that now succeeded
+        return path
+
+    def record_failure(self, task: Task, error: str) -> Path:
+        path = self.failure_file(task)
+        write_text_atomic(path, json.dumps({"task_id": task.task_id, "label": task.label(),
+                                            "config": task.config, "traceback": error}, indent=1))
+        return path
+
+    def combined(self, tasks: list[Task] | None = None) -> pd.DataFrame:
+        """The rows of every finished task (of ``tasks``, else of the manifest), in task order."""
+        if tasks is None:
+            manifest = self.read_manifest()
+            if manifest is None:
+                if (self.out / RESULTS_FILE).is_file():  # a results folder from before sweeps
+                    return pd.read_parquet(self.out / RESULTS_FILE)
+                raise FileNotFoundError(f"no sweep (manifest.json) and no {RESULTS_FILE} in {self.out}")
+            tasks = [Task(c) for c in manifest["configs"]]
+        frames = [pd.read_parquet(self.run_file(t)) for t in tasks if self.run_file(t).is_file()]
+        if not frames:
+            raise FileNotFoundError(f"no finished runs in {self.runs}")
+        return pd.concat(frames, ignore_index=True)
