@@ -1,0 +1,180 @@
+"""Sweeps: tasks, resume after SIGKILL, refusal of another grid, failures, local workers and Dask."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pd = pytest.importorskip("pandas")
+from ibfast.cli import main  # noqa: E402
+from ibfast.experiment import Experiment, ExperimentConfig  # noqa: E402
+from ibfast.sweep import Grid, SweepFolder, run_sweep  # noqa: E402
+
+KEY = ["activation", "l2", "seed", "epoch", "layer", "estimator"]
+FIXED = {"epochs": 5, "hidden": [6, 4], "record_epochs": [0, 4], "estimators": ["ebab", "kde_upper"]}
+
+
+def _grid(**kw):
+    base = dict(fixed=FIXED, axes={"activation": ["tanh", "relu"], "l2": [0.0, 0.015]}, seeds=4,
+                seeds_per_task=2)
+    base.update(kw)
+    return Grid(**base)
+
+
+def _sorted(df):
+    return df.sort_values(KEY).reset_index(drop=True)
+
+
+def test_grid_expands_into_seed_blocks_with_stable_ids():
+    tasks = _grid(seeds=5).tasks()
+    assert len(tasks) == 4 * 3  # 4 grid points x seed blocks (0,1), (2,3), (4,)
+    assert [t.config["seeds"] for t in tasks[:3]] == [[0, 1], [2, 3], [4]]
+    assert len({t.task_id for t in tasks}) == 12
+    assert [t.task_id for t in _grid(seeds=5).tasks()] == [t.task_id for t in tasks]  # stable
+    with pytest.raises(ValueError, match="grid axis 'l2' must be a non-empty list"):
+        _grid(axes={"l2": 0.1}).tasks()
+    with pytest.raises(ValueError, match="unknown activation"):
+        _grid(axes={"activation": ["tanh", "nope"]}).tasks()
+
+
+def test_a_task_equals_the_same_experiment_run_directly(tmp_path):
+    result = run_sweep(_grid(axes={"activation": ["relu"]}, seeds=2), tmp_path, plots=False)
+    direct = Experiment(ExperimentConfig(**FIXED, activation="relu", seeds=(0, 1))).run()
+    pd.testing.assert_frame_equal(_sorted(result.table), _sorted(direct))
+
+
+def test_two_local_workers_give_the_rows_of_the_in_process_sweep(tmp_path):
+    here = run_sweep(_grid(), tmp_path / "here", plots=False)
+    workers = run_sweep(_grid(), tmp_path / "workers", workers=2, plots=False)
+    assert len(workers.finished) == 8 and not workers.failed
+    pd.testing.assert_frame_equal(_sorted(here.table), _sorted(workers.table))
+    assert len(list((tmp_path / "workers" / "runs").glob("*.parquet"))) == 8
+
+
+def test_restart_skips_finished_tasks_and_another_grid_is_refused(tmp_path):
+    first = run_sweep(_grid(), tmp_path, plots=False)
+    again = run_sweep(_grid(), tmp_path, plots=False)
+    assert len(again.skipped) == 8 and not again.finished
+    pd.testing.assert_frame_equal(first.table, again.table)
+    with pytest.raises(ValueError, match="holds another sweep"):
+        run_sweep(_grid(axes={"activation": ["swish"]}), tmp_path, plots=False)
+    more = run_sweep(_grid(axes={"activation": ["swish"], "l2": [0.0]}), tmp_path, extend=True, plots=False)
+    assert more.n_tasks == 8 + 2 and len(more.finished) == 2 and len(more.skipped) == 8
+    assert set(more.table["activation"]) == {"tanh", "relu", "swish"}
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert len(manifest["grids"]) == 2 and len(manifest["task_ids"]) == 10
+    # a damaged run file is not "done": it runs again
+    victim = SweepFolder(tmp_path).run_file(_grid().tasks()[0])
+    victim.write_bytes(b"PAR1 broken")
+    redo = run_sweep(_grid(axes={"activation": ["swish"], "l2": [0.0]}), tmp_path, extend=True, plots=False)
+    assert len(redo.finished) == 1 and redo.finished[0] == victim.stem
+
+
+FLAKY = textwrap.dedent('''
+    import os
+    import ibfast
+
+    class Flaky(ibfast.EBAB):
+        """EBAB that fails for ReLU layers while the flag file exists."""
+
+        name = "flaky"
+
+        def _estimate(self, xs, groups):
+            # xs[0] is the first seed's first hidden layer: ReLU's has no negative value
+            if os.path.exists("FAIL") and float(xs[0].min()) >= 0.0:
+                raise RuntimeError("flaky estimator failed on purpose")
+            return super()._estimate(xs, groups)
+
+    ibfast.register_estimator("flaky", lambda s: Flaky())
+''')
+
+
+def test_a_failing_task_is_recorded_the_sweep_goes_on_and_the_next_start_retries(tmp_path, monkeypatch,
+                                                                               capsys):
+    (tmp_path / "flaky_plugin.py").write_text(FLAKY)
+    (tmp_path / "FAIL").write_text("")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    from ibfast.estimators import registry
+
+    try:
+        args = ["sweep", "--plugin", "flaky_plugin", "--activation", "tanh", "relu", "--seeds", "2",
+                "--seeds-per-task", "1", "--epochs", "3", "--hidden", "5", "--estimators", "flaky",
+                "--set", "record_epochs=[0, 2]", "--workers", "0", "--out", "out", "--no-progress",
+                "--no-plots"]
+        rc = main(args)
+        assert rc == 2  # the exit code is the number of failed tasks: ReLU's two seed blocks
+        failed = sorted((tmp_path / "out" / "failed").glob("*.json"))
+        assert len(failed) == 2
+        record = json.loads(failed[0].read_text())
+        assert record["config"]["activation"] == "relu" and "failed on purpose" in record["traceback"]
+        assert len(list((tmp_path / "out" / "runs").glob("*.parquet"))) == 2  # tanh went on
+        (tmp_path / "FAIL").unlink()
+        assert main(args) == 0
+        assert not list((tmp_path / "out" / "failed").glob("*.json"))
+        assert "2 already done, 2 run now, 0 failed" in capsys.readouterr().out
+        df = pd.read_parquet(tmp_path / "out" / "results.parquet")
+        assert set(df["activation"]) == {"tanh", "relu"} and not df.duplicated(KEY).any()
+    finally:
+        registry._REGISTRY.pop("flaky", None)
+        sys.modules.pop("flaky_plugin", None)
+
+
+def test_a_sweep_killed_by_sigkill_resumes_with_every_task_once(tmp_path):
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "ibfast.cli", "sweep", "--activation", "tanh", "relu", "swish",
+           "--l2", "0", "0.015", "--seeds", "2", "--seeds-per-task", "1", "--epochs", "60",
+           "--hidden", "8", "5",
+           "--estimators", "ebab", "--set", "record_points=6", "--workers", "1", "--out", str(out),
+           "--no-progress", "--no-plots"]
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    runs = out / "runs"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (runs.is_dir() and any(runs.glob("*.parquet"))):
+        if proc.poll() is not None:
+            pytest.fail(f"the sweep ended before it could be killed: {proc.stderr.read().decode()[-2000:]}")
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the CLI and its worker process, mid-way
+    proc.wait()
+    done_before = {p.stem for p in runs.glob("*.parquet")}
+    assert 1 <= len(done_before) < 12, "the kill should land mid-way"
+    assert not list(runs.glob(".*.tmp"))  # nothing half-written counts as a run
+    assert main(cmd[3:]) == 0  # the same command again
+    tasks = SweepFolder(out).read_manifest()["task_ids"]
+    assert sorted(p.stem for p in runs.glob("*.parquet")) == sorted(tasks) and len(tasks) == 12
+    resumed = pd.read_parquet(out / "results.parquet")
+    assert not resumed.duplicated(KEY).any()
+    clean = run_sweep(Grid(fixed={"epochs": 60, "hidden": [8, 5], "estimators": ["ebab"], "record_points": 6},
+                           axes={"activation": ["tanh", "relu", "swish"], "l2": [0.0, 0.015]},
+                           seeds=2, seeds_per_task=1), tmp_path / "clean", plots=False)
+    pd.testing.assert_frame_equal(_sorted(resumed), _sorted(clean.table))
+
+
+def test_the_dask_path_on_a_local_cluster(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        seen = []
+        result = run_sweep(_grid(), tmp_path / "dask", scheduler=cluster.scheduler_address, plots=False,
+                           on_task=lambda status, task: seen.append(status))
+    assert seen.count("finished") == 8 and not result.failed
+    here = run_sweep(_grid(), tmp_path / "here", plots=False)
+    pd.testing.assert_frame_equal(_sorted(result.table), _sorted(here.table))
+
+
+def test_summary_and_plot_commands_read_a_sweep_folder(tmp_path, capsys):
+    run_sweep(_grid(axes={"activation": ["tanh"]}), tmp_path, plots=False)
+    assert main(["summary", str(tmp_path)]) == 0
+    assert "peak_i_xt" in capsys.readouterr().out
+    assert (tmp_path / "summary.csv").is_file() and (tmp_path / "compression.csv").is_file()
+    assert main(["plot", str(tmp_path), "--estimator", "ebab"]) == 0
+    assert (tmp_path / "figures" / "infoplane_ebab.svg").is_file()
+    assert main(["summary", str(tmp_path / "nothing")]) == 2
