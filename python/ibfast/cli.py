@@ -95,7 +95,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     try:
         configs = configs_from_args(args)
         experiments = [Experiment(c) for c in configs]  # data loaded and checked before any training
-    except (ValueError, TypeError, OSError) as err:
+    except (ValueError, TypeError, OSError, ImportError) as err:
         print(f"ibfast run: {err}", file=sys.stderr)
         return 2
     out = Path(args.out)
@@ -257,7 +257,10 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     try:
         claims = reproduce(spec, args.out, progress=not args.no_progress, workers=args.workers,
                            scheduler=scheduler)
-    except (ValueError, RuntimeError) as err:  # another sweep in the folder; failed tasks
+    except (ValueError, OSError, ImportError) as err:  # a data file, another sweep in the folder
+        print(f"ibfast reproduce: {err}", file=sys.stderr)
+        return 2
+    except RuntimeError as err:  # tasks failed: their tracebacks are in OUT/failed/
         print(f"ibfast reproduce: {err}", file=sys.stderr)
         return 1
     for estimator, per_claim in claims["estimators"].items():

@@ -6,8 +6,8 @@ plotted can be checked, and reused):
 * :func:`information_plane` — I(T;Y) against I(X;T): one panel per activation (columns) and L2
   value (rows; when not every activation has every L2 value, rows of at most four (activation,
   L2) panels), one line per layer through the mean over seeds at each recorded epoch, points
-  coloured by epoch (log colour scale, one colorbar), a shaded band of +-1 sd across seeds (an
-  ellipse of semi-axes sd I(X;T), sd I(T;Y) at every point), shared axes.
+  coloured by epoch (log colour scale, one colorbar), +-1 sd bars across seeds in I(X;T) and
+  I(T;Y) at up to 10 epochs spread along each line, shared axes.
 * :func:`information_vs_epoch` — I(X;T) (top row) and I(T;Y) (bottom row) against epoch + 1 on
   a log axis, one column per activation and L2 value, the mean over seeds per layer with a
   +-1 sd band.
@@ -182,7 +182,7 @@ def information_plane(
     (rows; see the module docstring for uncrossed activations and L2 values and for other
     settings that vary, which get their own rows), a line
     per layer through the mean over seeds (:func:`plane_data`), points coloured by epoch + 1 on a
-    log scale with one colorbar, a +-1 sd band across seeds, layer numbers at the last epoch,
+    log scale with one colorbar, +-1 sd bars across seeds at a few epochs, layer numbers at the last epoch,
     shared axes. Writes ``path`` (``.png``: also the ``.svg``) and returns the written paths."""
     targets = _targets(path, formats)
     return _save(_plane_figure(df, estimator), targets, dpi)

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 def load_plugins(modules: Sequence[str]) -> None:
     """Import each module (its import calls ``ibfast.register_estimator`` or registers activations).
 
-    The current directory is searched first, so a ``my_estimators.py`` beside a config file works.
+    The current working directory is searched first, so a ``my_estimators.py`` in the folder the
+    command runs from works without installing it.
     A module that cannot be imported is a ValueError naming it.
     """
     if not modules:

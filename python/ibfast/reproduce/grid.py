@@ -80,11 +80,15 @@ class Projection:
     n_tasks: int
     epochs: int
     n_recorded: int
+    on_gpu: bool = False
 
     @property
     def per_config_s(self) -> float:
-        # on a CPU the estimation thread runs beside training: the slower of the two decides
-        return max(self.epochs * self.train_s_per_epoch, self.n_recorded * self.estimate_s_per_record)
+        train = self.epochs * self.train_s_per_epoch
+        estimate = self.n_recorded * self.estimate_s_per_record
+        # on a CPU the estimation thread runs beside training: the slower of the two decides; on a
+        # GPU the estimation is queued on the same device between the steps: they add up
+        return train + estimate if self.on_gpu else max(train, estimate)
 
     @property
     def total_s(self) -> float:
@@ -118,6 +122,8 @@ def project(configs: Sequence[ExperimentConfig], calibration_epochs: int = 8) ->
     t0 = time.perf_counter()
     layers, metrics = probe._record(probe.model, x, y)
     probe._estimate(0, layers, metrics)
+    if x.is_cuda:
+        torch.cuda.synchronize(x.device)
     estimate_s = time.perf_counter() - t0
     n_recorded = (
         len(c.record_epochs)
@@ -125,5 +131,6 @@ def project(configs: Sequence[ExperimentConfig], calibration_epochs: int = 8) ->
         else int(log_spaced_epochs(c.epochs, c.record_points).size)
     )
     return Projection(
-        probe.timings.train_s / calibration_epochs, estimate_s, len(configs), c.epochs, n_recorded
+        probe.timings.train_s / calibration_epochs, estimate_s, len(configs), c.epochs, n_recorded,
+        on_gpu=bool(x.is_cuda),
     )

@@ -112,6 +112,7 @@ def write_report(
     df: pd.DataFrame, out: Path, about: list[str], configs: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """Analyse ``df`` and write every file of the report folder into ``out``; returns claims.json."""
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(df, out / RESULTS_FILE, configs)
     runs = per_run(df)
