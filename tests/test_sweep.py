@@ -178,3 +178,44 @@ def test_summary_and_plot_commands_read_a_sweep_folder(tmp_path, capsys):
     assert main(["plot", str(tmp_path), "--estimator", "ebab"]) == 0
     assert (tmp_path / "figures" / "infoplane_ebab.svg").is_file()
     assert main(["summary", str(tmp_path / "nothing")]) == 2
+
+
+def test_setup_mistakes_stop_the_sweep_before_any_task(tmp_path, capsys):
+    rc = main(["sweep", "--activation", "tanh", "--seeds", "2", "--epochs", "2", "--set",
+               "batch_size=5000", "--workers", "0", "--out", str(tmp_path / "s"), "--no-progress"])
+    assert rc == 2 and "batch_size 5000 exceeds" in capsys.readouterr().err
+    assert not (tmp_path / "s" / "runs").exists()
+
+
+def test_one_sweep_at_a_time_per_folder_and_stale_temp_files_go(tmp_path):
+    folder = SweepFolder(tmp_path)
+    (tmp_path / "runs").mkdir()
+    stale = tmp_path / "runs" / ".abc.parquet.x1.tmp"
+    stale.write_bytes(b"half")
+    with folder.lock():
+        assert not stale.exists()
+        with pytest.raises(ValueError, match="another sweep is running"):
+            run_sweep(_grid(), tmp_path, plots=False)
+    after = run_sweep(_grid(axes={"activation": ["tanh"], "l2": [0.0]}), tmp_path, plots=False)
+    assert len(after.finished) == 2  # the lock went with the context
+
+
+def test_int_and_float_values_are_one_setting():
+    a = Grid(fixed=FIXED, axes={"l2": [0, 1]}, seeds=1).tasks()
+    b = Grid(fixed=FIXED, axes={"l2": [0.0, 1.0]}, seeds=1).tasks()
+    assert [t.task_id for t in a] == [t.task_id for t in b]
+
+
+def test_summary_of_a_killed_run_folder_and_configs_kept(tmp_path, capsys):
+    from ibfast.results import read_configs
+
+    run_sweep(_grid(axes={"activation": ["tanh"]}), tmp_path / "sweep", plots=False)
+    assert main(["summary", str(tmp_path / "sweep")]) == 0
+    assert len(read_configs(tmp_path / "sweep")) == 2  # summary rebuilt the table with its 2 tasks' configs
+    # an `ibfast run` killed after its first configuration: runs/ only, no combined table yet
+    killed = tmp_path / "killed"
+    (killed / "runs").mkdir(parents=True)
+    first = sorted((tmp_path / "sweep" / "runs").glob("*.parquet"))[0]
+    (killed / "runs" / first.name).write_bytes(first.read_bytes())
+    assert main(["summary", str(killed)]) == 0
+    assert "peak_i_xt" in capsys.readouterr().out

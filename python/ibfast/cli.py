@@ -174,7 +174,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     try:
         result = run_sweep(grid, args.out, workers=workers, scheduler=scheduler, extend=args.extend,
                            progress=not args.no_progress, plots=not args.no_plots)
-    except ValueError as err:  # e.g. the folder holds another grid
+    except (ValueError, OSError, ImportError) as err:  # a data file, another grid or sweep in the folder
         print(f"ibfast sweep: {err}", file=sys.stderr)
         return 2
     where = f"Dask at {scheduler}" if scheduler else (f"{workers} local workers" if workers else "in-process")

@@ -135,6 +135,12 @@ class ExperimentConfig:
         if not (self.device == "cpu" or self.device.startswith("cuda")):
             raise ValueError(f"device must be 'cpu' or 'cuda[:index]', got {self.device!r}")
         integer(self.torch_threads, "torch_threads (0 leaves torch's setting alone)", 0)
+        # Real-valued keys are stored as floats (an int 0 and 0.0 are one setting): the results'
+        # columns and a sweep's task ids then do not depend on how a number was written.
+        for name in ("lr", "l2", "train_fraction", "adaptive_kde_scale", "noise_variance", "bin_width"):
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, float(value))
 
     def protocol_items(self) -> ProtocolItems:
         """The protocol items this configuration trains by (None keys resolved)."""

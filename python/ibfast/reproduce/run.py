@@ -1,5 +1,5 @@
-"""Run the grid (in-process, one configuration after another, all seeds of one batched) and write
-the report."""
+"""Run the grid as a sweep (tasks of seed blocks; in-process, on local workers or on Dask;
+resumable) and write the report."""
 
 from __future__ import annotations
 

@@ -80,7 +80,31 @@ def run_sweep(
     recorded in OUT/failed/ and the sweep goes on; the next start retries it. ``on_task(status,
     task)`` hears "skipped", "finished" and "failed"."""
     folder = SweepFolder(out)
-    tasks = folder.claim(grid, grid.tasks(), extend=extend)
+    grid_tasks = grid.tasks()
+    preflight(grid_tasks)
+    with folder.lock():
+        return _run(folder, grid, grid_tasks, workers, scheduler, extend, progress, plots, on_task)
+
+
+def preflight(tasks: list[Task]) -> None:
+    """Set up one Experiment per distinct data and split setting (data loaded, batch size against
+    the training set, device checked), so that a mistake stops the sweep before any task, not
+    as one failure per task."""
+    from ..experiment import Experiment
+
+    keys = ("data", "data_path", "data_seed", "train_fraction", "batch_size", "device", "shuffle_split")
+    seen = set()
+    for task in tasks:
+        key = tuple(str(task.config.get(k)) for k in keys)
+        if key not in seen:
+            seen.add(key)
+            Experiment(task.experiment_config())
+
+
+def _run(folder: SweepFolder, grid: Grid, grid_tasks: list[Task], workers: int, scheduler: str | None,
+         extend: bool, progress: bool, plots: bool,
+         on_task: Callable[[str, Task], None] | None) -> SweepResult:
+    tasks = folder.claim(grid, grid_tasks, extend=extend)
     result = SweepResult(folder.out, len(tasks))
     todo = []
     for t in tasks:
@@ -118,7 +142,7 @@ def run_sweep(
 def rebuild_outputs(folder: SweepFolder, tasks: list[Task] | None = None, plots: bool = True) -> pd.DataFrame:
     """results.parquet, summary.csv and the information planes, from the finished run files."""
     df = folder.combined(tasks)
-    configs = [t.config for t in tasks] if tasks is not None else []
+    configs = [t.config for t in tasks] if tasks is not None else folder.configs()
     write_atomic(df, folder.out / RESULTS_FILE, configs)
     summary(df).to_csv(folder.out / "summary.csv", index=False)
     if plots:

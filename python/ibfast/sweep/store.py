@@ -12,9 +12,12 @@ is run again.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +54,29 @@ class SweepFolder:
 
     def failure_file(self, task: Task) -> Path:
         return self.failed / f"{task.task_id}.json"
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the folder for one sweep at a time. The lock is a flock: the kernel drops it when
+        its process dies, so a SIGKILLed sweep never leaves the folder locked. With the folder
+        held, temporary files are leftovers of a killed write and are removed."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        with open(self.out / ".lock", "w") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ValueError(f"another sweep is running in {self.out}") from None
+            for stale in [*self.runs.glob(".*.tmp"), *self.out.glob(".*.tmp")]:
+                stale.unlink(missing_ok=True)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def configs(self) -> list[dict[str, Any]]:
+        """The configurations of the manifest's tasks ([] without a manifest)."""
+        manifest = self.read_manifest()
+        return list(manifest["configs"]) if manifest else []
 
     # -- the manifest --------------------------------------------------------------------------------
     def read_manifest(self) -> dict[str, Any] | None:
@@ -110,9 +136,13 @@ class SweepFolder:
         if tasks is None:
             manifest = self.read_manifest()
             if manifest is None:
-                if (self.out / RESULTS_FILE).is_file():  # a results folder from before sweeps
+                if (self.out / RESULTS_FILE).is_file():  # an ibfast run folder, or one from before sweeps
                     return pd.read_parquet(self.out / RESULTS_FILE)
-                raise FileNotFoundError(f"no sweep (manifest.json) and no {RESULTS_FILE} in {self.out}")
+                # an ibfast run killed before its combined table: the configurations that finished
+                frames = [pd.read_parquet(p) for p in sorted(self.runs.glob("*.parquet"))]
+                if not frames:
+                    raise FileNotFoundError(f"no manifest.json, {RESULTS_FILE} or runs/ in {self.out}")
+                return pd.concat(frames, ignore_index=True)
             tasks = [Task(c) for c in manifest["configs"]]
         frames = [pd.read_parquet(self.run_file(t)) for t in tasks if self.run_file(t).is_file()]
         if not frames:
