@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -109,7 +110,7 @@ def test_a_failing_task_is_recorded_the_sweep_goes_on_and_the_next_start_retries
         args = ["sweep", "--plugin", "flaky_plugin", "--activation", "tanh", "relu", "--seeds", "2",
                 "--seeds-per-task", "1", "--epochs", "3", "--hidden", "5", "--estimators", "flaky",
                 "--set", "record_epochs=[0, 2]", "--workers", "0", "--out", "out", "--no-progress",
-                "--no-plots"]
+                "--no-plots", "--pack-seeds", "0"]
         rc = main(args)
         assert rc == 2  # the exit code is the number of failed tasks: ReLU's two seed blocks
         failed = sorted((tmp_path / "out" / "failed").glob("*.json"))
@@ -134,7 +135,7 @@ def test_a_sweep_killed_by_sigkill_resumes_with_every_task_once(tmp_path):
            "--l2", "0", "0.015", "--seeds", "2", "--seeds-per-task", "1", "--epochs", "60",
            "--hidden", "8", "5",
            "--estimators", "ebab", "--set", "record_points=6", "--workers", "1", "--out", str(out),
-           "--no-progress", "--no-plots"]
+           "--no-progress", "--no-plots", "--pack-seeds", "2"]
     proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     runs = out / "runs"
     deadline = time.monotonic() + 120
@@ -154,7 +155,7 @@ def test_a_sweep_killed_by_sigkill_resumes_with_every_task_once(tmp_path):
     assert not resumed.duplicated(KEY).any()
     clean = run_sweep(Grid(fixed={"epochs": 60, "hidden": [8, 5], "estimators": ["ebab"], "record_points": 6},
                            axes={"activation": ["tanh", "relu", "swish"], "l2": [0.0, 0.015]},
-                           seeds=2, seeds_per_task=1), tmp_path / "clean", plots=False)
+                           seeds=2, seeds_per_task=1), tmp_path / "clean", plots=False, pack_seeds=2)
     pd.testing.assert_frame_equal(_sorted(resumed), _sorted(clean.table))
 
 
@@ -219,3 +220,23 @@ def test_summary_of_a_killed_run_folder_and_configs_kept(tmp_path, capsys):
     (killed / "runs" / first.name).write_bytes(first.read_bytes())
     assert main(["summary", str(killed)]) == 0
     assert "peak_i_xt" in capsys.readouterr().out
+
+
+def test_packs_depend_on_the_grid_only_and_give_each_task_its_own_numbers(tmp_path):
+    from ibfast.sweep.runner import make_packs
+
+    tasks = _grid().tasks()  # 4 points x 2 blocks of 2 seeds
+    assert [len(p) for p in make_packs(tasks, 80)] == [8]
+    assert [len(p) for p in make_packs(tasks, 4)] == [2, 2, 2, 2]
+    assert make_packs(tasks, 0) == [[t] for t in tasks]
+    mixed = tasks + Grid(fixed={**FIXED, "lr": 1e-3}, axes={"activation": ["tanh"]}, seeds=2).tasks()
+    assert [len(p) for p in make_packs(mixed, 80)] == [8, 1]  # another lr: another model
+    packed = run_sweep(_grid(), tmp_path / "packed", plots=False)  # one model of 16 seeds
+    alone = run_sweep(_grid(), tmp_path / "alone", plots=False, pack_seeds=0)
+    assert len(list((tmp_path / "packed" / "runs").glob("*.parquet"))) == 8
+    a, b = _sorted(packed.table), _sorted(alone.table)
+    measures = ["i_xt", "i_ty", "h_t", "train_loss", "train_acc", "test_loss", "test_acc"]
+    pd.testing.assert_frame_equal(a.drop(columns=measures), b.drop(columns=measures))
+    kde = a["estimator"] == "kde_upper"  # continuous: float rounding of the batched matmuls only
+    np.testing.assert_allclose(a.loc[kde, "i_xt"], b.loc[kde, "i_xt"], rtol=1e-4)
+    np.testing.assert_allclose(a["train_loss"], b["train_loss"], rtol=1e-5)

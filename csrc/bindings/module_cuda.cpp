@@ -34,6 +34,9 @@ PYBIND11_MODULE(_cuda, m) {
   // Out of device memory: a MemoryError subclass, told apart from other CUDA errors by its type.
   py::register_exception<ic::OutOfMemory>(m, "OutOfMemoryError", PyExc_MemoryError);
   m.attr("max_edges") = ic::kMaxEdges;
+  // The CUDA architectures this module's kernels were compiled for: CMAKE_CUDA_ARCHITECTURES with
+  // commas for semicolons, e.g. "80-real,90-real,120".
+  m.attr("architectures") = IBFAST_CUDA_ARCHITECTURES;
 
   m.def("device_count", &ic::device_count, "CUDA devices visible (0 without driver or device).");
   m.def("device_error", &ic::device_error, "Why device_count() is 0 (the CUDA runtime's message).");

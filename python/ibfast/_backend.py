@@ -66,6 +66,8 @@ def build_info() -> dict[str, Any]:
     info: dict[str, Any] = dict(_core.build_info())
     info["cuda_built"] = cuda_built()
     info["cuda_available"] = cuda_available()
+    # CMAKE_CUDA_ARCHITECTURES as built, e.g. ["80-real", "90-real", "100-real", "110-real", "120"]
+    info["cuda_architectures"] = _cuda.architectures.split(",") if _cuda is not None else None
     return info
 
 

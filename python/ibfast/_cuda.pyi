@@ -5,6 +5,7 @@ import numpy as np
 import numpy.typing as npt
 
 max_edges: int
+architectures: str
 
 class OutOfMemoryError(MemoryError):
     """A CUDA allocation failed (cudaErrorMemoryAllocation); other CUDA errors are RuntimeError."""

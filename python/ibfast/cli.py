@@ -173,7 +173,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     try:
         result = run_sweep(grid, args.out, workers=workers, scheduler=scheduler, extend=args.extend,
-                           progress=not args.no_progress, plots=not args.no_plots)
+                           progress=not args.no_progress, plots=not args.no_plots, pack_seeds=args.pack_seeds)
     except (ValueError, OSError, ImportError) as err:  # a data file, another grid or sweep in the folder
         print(f"ibfast sweep: {err}", file=sys.stderr)
         return 2
@@ -363,6 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--workers", type=int,
                     help="local worker processes (default: the number of cores; 0: in-process)")
     sw.add_argument("--scheduler", help="a Dask scheduler address (default $DASK_SCHEDULER_ADDRESS)")
+    sw.add_argument("--pack-seeds", type=int, default=80,
+                    help="tasks differing only in activation/L2/seeds train as one model of up to N seeds "
+                         "(default 80; 0: every task alone)")
     sw.add_argument("--extend", action="store_true", help="add this grid's tasks to a folder holding another")
     sw.add_argument("--out", default="results/sweep", help="the sweep's folder")
     sw.add_argument("--no-plots", action="store_true")

@@ -8,7 +8,7 @@ a CPU the two overlap, training on ``torch_threads`` threads and the kernels on 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -56,13 +56,14 @@ def train_one_epoch(
     y_train: torch.Tensor,
     order: torch.Tensor,
     batch_size: int,
-    l2: float = 0.0,
+    l2: float | torch.Tensor = 0.0,
 ) -> int:
     """One pass over the training set in mini-batches: seed s's batches are consecutive slices
     of ``order[s]`` (an (S, n_train) permutation, e.g. from ``BatchOrder.next_epoch()``).
 
     The loss is the sum over seeds of each seed's mean cross-entropy (+ l2 * its penalty), so
-    every seed gets exactly its own gradient. Returns the number of optimiser steps.
+    every seed gets exactly its own gradient; ``l2`` is one strength, or one per seed (an (S,)
+    tensor: a packed model of several configurations). Returns the number of optimiser steps.
     """
     n_train, n_seeds = x_train.shape[0], model.n_seeds
     if tuple(order.shape) != (n_seeds, n_train):
@@ -76,7 +77,9 @@ def train_one_epoch(
         yb = y_train.index_select(0, idx).view(n_seeds, -1)
         _, logits_t = model.forward_features(xb, keep_hidden=False)
         loss = cross_entropy(logits_t, yb).mean(dim=1).sum()
-        if l2 > 0:
+        if isinstance(l2, torch.Tensor):
+            loss = loss + (l2 * model.l2_penalty()).sum()
+        elif l2 > 0:
             loss = loss + l2 * model.l2_penalty().sum()
         optimiser.zero_grad()
         loss.backward()
@@ -85,10 +88,40 @@ def train_one_epoch(
     return steps
 
 
-class Experiment:
-    """``Experiment(config).run()`` trains and estimates, returning the tidy results table."""
+# Packed configurations may differ in these keys only: one model trains them all, an activation
+# per block of seeds and an L2 strength per seed.
+PACKABLE_KEYS = ("activation", "l2", "seeds")
 
-    def __init__(self, config: ExperimentConfig, dataset: Dataset | None = None) -> None:
+
+def pack_key(config: ExperimentConfig) -> tuple[tuple[str, str], ...]:
+    """Configurations with equal keys can train as one packed model (``Experiment([...])``)."""
+    return tuple((k, repr(v)) for k, v in sorted(config.to_dict().items()) if k not in PACKABLE_KEYS)
+
+
+class Experiment:
+    """``Experiment(config).run()`` trains and estimates, returning the tidy results table.
+
+    ``Experiment([config, ...])`` packs several configurations that differ only in activation, L2
+    and seeds (e.g. a grid's activations x L2 values) into one stacked model: each configuration's
+    seeds get its activation and L2 strength, and each seed's numbers are those of its own run
+    (to float rounding of the batched matmuls, as for seeds). ``run_members()`` splits the table
+    back per configuration.
+    """
+
+    def __init__(self, config: ExperimentConfig | Sequence[ExperimentConfig],
+                 dataset: Dataset | None = None) -> None:
+        members = [config] if isinstance(config, ExperimentConfig) else list(config)
+        if not members:
+            raise ValueError("an experiment needs at least one configuration")
+        first = set(pack_key(members[0]))
+        differing = sorted({k for m in members[1:] for k, v in pack_key(m) if (k, v) not in first})
+        if differing:
+            raise ValueError(f"packed configurations may differ only in {', '.join(PACKABLE_KEYS)}; "
+                             f"these differ: {', '.join(differing)}")
+        self.members = members
+        # seed slots of the model: (configuration index, seed) in configuration order
+        self.slots = [(i, seed) for i, m in enumerate(members) for seed in m.seeds]
+        config = members[0]
         self.config = config
         self.protocol = config.protocol_items()
         self.dataset = dataset if dataset is not None else load_dataset(config)
@@ -99,7 +132,7 @@ class Experiment:
                 raise ValueError(f"device {config.device!r} was asked for, but torch sees no CUDA device")
             require_cuda()  # fail now, not at the first recorded epoch
         self.estimators: dict[str, Estimator] = build_estimators(config)
-        self.run_columns = run_columns(config, self.dataset)
+        self.run_columns = [run_columns(m, self.dataset) for m in members]
         self.input_ids = repeated_input_ids(self.dataset.x)
         self.train_idx, self.test_idx = split_indices(
             self.dataset.n_samples, config.train_fraction, self.protocol.shuffle_split, config.split_seed
@@ -116,14 +149,37 @@ class Experiment:
         self.timings = RunTimings()
         self.model: SeedBatchedMLP | None = None  # the trained model, after run()
 
+    @property
+    def seeds(self) -> list[int]:
+        """The model's seeds, slot by slot (a packed model may hold one seed id several times)."""
+        return [seed for _, seed in self.slots]
+
     def make_model(self) -> SeedBatchedMLP:
         c = self.config
+        activation: str | list[str] = (c.activation if len(self.members) == 1 else
+                                       [self.members[i].activation for i, _ in self.slots])
         return SeedBatchedMLP(self.dataset.n_inputs, c.hidden, self.dataset.n_classes,
-                              c.activation, c.seeds, device=c.device, init_gain=self.protocol.init_gain,
+                              activation, self.seeds, device=c.device, init_gain=self.protocol.init_gain,
                               l2_on_activation_params=c.l2_on_activation_params)
+
+    def _l2(self, device: torch.device) -> float | torch.Tensor:
+        """One strength (the single-configuration path, as before) or one per seed slot."""
+        strengths = [self.members[i].l2 for i, _ in self.slots]
+        if len(set(strengths)) == 1:
+            return strengths[0]
+        return torch.tensor(strengths, dtype=torch.float32, device=device)
 
     def run(self, progress: ProgressFn | None = None) -> Any:
         """Train and estimate; returns a pandas DataFrame, one row per seed, epoch, layer, estimator."""
+        return self._run(progress).drop(columns="_member")
+
+    def run_members(self, progress: ProgressFn | None = None) -> list[Any]:
+        """``run`` split per configuration: one table per member, in order."""
+        df = self._run(progress)
+        return [df[df["_member"] == i].drop(columns="_member").reset_index(drop=True)
+                for i in range(len(self.members))]
+
+    def _run(self, progress: ProgressFn | None) -> Any:
         import pandas as pd
 
         threads_before = torch.get_num_threads()
@@ -145,7 +201,8 @@ class Experiment:
         y_all = torch.from_numpy(self.dataset.y).to(device)
         train_idx = torch.from_numpy(self.train_idx).to(device)
         x_train, y_train = x_all[train_idx], y_all[train_idx]
-        batches = BatchOrder(self.protocol.batch_order, c.seeds, x_train.shape[0], c.batch_seed)
+        batches = BatchOrder(self.protocol.batch_order, self.seeds, x_train.shape[0], c.batch_seed)
+        l2 = self._l2(device)
         on_gpu = device.type == "cuda"
         record = set(self.record.tolist())
         before = self.protocol.record_timing == "before"
@@ -158,7 +215,7 @@ class Experiment:
                     self._record_epoch(epoch, model, x_all, y_all, pool, pending, rows, on_gpu)
                 t0 = time.perf_counter()
                 self.timings.steps += train_one_epoch(
-                    model, optimiser, x_train, y_train, batches.next_epoch(), c.batch_size, c.l2
+                    model, optimiser, x_train, y_train, batches.next_epoch(), c.batch_size, l2
                 )
                 self.timings.train_s += time.perf_counter() - t0
                 if not before and epoch in record:  # the network after epoch e's updates
@@ -213,9 +270,8 @@ class Experiment:
     def _estimate(
         self, epoch: int, layers: list[Any], metrics: dict[str, np.ndarray]
     ) -> list[dict[str, Any]]:
-        c = self.config
         labels = self.dataset.y
-        seeds_layers = [(s, k) for s in range(len(c.seeds)) for k in range(len(layers))]
+        seeds_layers = [(s, k) for s in range(len(self.slots)) for k in range(len(layers))]
         matrices = [layers[k][s] for s, k in seeds_layers]
         rows = []
         for name, est in self.estimators.items():
@@ -223,9 +279,10 @@ class Experiment:
             # one call for every seed and layer: a single batched launch for the KDE on a GPU
             results = est.many(matrices, labels, input_ids=self.input_ids)
             for (s, k), r in zip(seeds_layers, results, strict=True):
+                member, seed = self.slots[s]
                 rows.append({
-                    **self.run_columns,
-                    "seed": c.seeds[s], "epoch": epoch, "layer": k + 1, "width": layers[k].shape[2],
+                    "_member": member, **self.run_columns[member],
+                    "seed": seed, "epoch": epoch, "layer": k + 1, "width": layers[k].shape[2],
                     "is_output": k == len(layers) - 1, "estimator": name, "estimator_params": params,
                     "i_xt": r.i_xt, "i_ty": r.i_ty, "h_t": r.h_t,
                     "train_loss": float(metrics["train_loss"][s]),

@@ -31,6 +31,17 @@ def truncated_normal_(t: torch.Tensor, std: float, generator: torch.Generator) -
     return t
 
 
+def _runs(specs: list[activations.ActivationSpec]) -> list[tuple[int, list[activations.ActivationSpec]]]:
+    """(start, run) for each run of equal neighbours."""
+    out: list[tuple[int, list[activations.ActivationSpec]]] = []
+    for i, spec in enumerate(specs):
+        if out and out[-1][1][-1] is spec:
+            out[-1][1].append(spec)
+        else:
+            out.append((i, [spec]))
+    return out
+
+
 class SeedBatchedMLP(torch.nn.Module):
     """``len(seeds)`` fully connected nets of widths ``[n_in, *hidden, n_out]``, softmax output.
 
@@ -54,7 +65,7 @@ class SeedBatchedMLP(torch.nn.Module):
         n_in: int,
         hidden: Sequence[int],
         n_out: int,
-        activation: str,
+        activation: str | Sequence[str],
         seeds: Sequence[int],
         device: str | torch.device = "cpu",
         *,
@@ -69,9 +80,17 @@ class SeedBatchedMLP(torch.nn.Module):
         widths = [int(n_in), *(int(h) for h in hidden), int(n_out)]
         if any(w < 1 for w in widths):
             raise ValueError(f"layer widths must be >= 1, got {widths}")
-        self.spec = activations.get(activation)
-        self.widths = widths
         self.seeds = [int(s) for s in seeds]
+        names = [activation] * len(self.seeds) if isinstance(activation, str) else list(activation)
+        if len(names) != len(self.seeds):
+            raise ValueError(f"got {len(names)} activations for {len(self.seeds)} seeds")
+        # Packed models (several configurations trained as one): an activation per seed, applied
+        # per run of equal neighbours. A single activation keeps the one-call path.
+        self.specs = [activations.get(n) for n in names]
+        self.blocks = [(self.specs[a], a, a + len(list(g))) for a, g in
+                       _runs(self.specs)]
+        self.spec = self.specs[0]
+        self.widths = widths
         # Every weight, bias and activation parameter is a leaf Parameter aliasing a slice of one
         # flat buffer, so the optimiser (FlatAdam) updates all of them with a few ops on the
         # buffer instead of looping over many tiny tensors, which dominates the step time of these
@@ -83,7 +102,7 @@ class SeedBatchedMLP(torch.nn.Module):
         for a, b in itertools.pairwise(widths):
             shapes += [(n_seeds, b, a), (n_seeds, b, 1)]
         n_layers = len(widths) - 1
-        k = self.spec.n_params
+        k = max(spec.n_params for spec in self.specs)
         act_shapes = [(n_seeds, w, k) for w in widths[1:-1]] if k > 0 else []
         shapes += act_shapes
         self.flat: torch.Tensor
@@ -111,16 +130,17 @@ class SeedBatchedMLP(torch.nn.Module):
         output layer gain 1.
         """
         last = len(self.weights) - 1
-        gains = [self.spec.hidden_gain(self.init_gain)] * last + [self.spec.output_gain(self.init_gain)]
         with torch.no_grad():
-            for s, seed in enumerate(self.seeds):
+            for s, (seed, spec) in enumerate(zip(self.seeds, self.specs, strict=True)):
+                gains = [spec.hidden_gain(self.init_gain)] * last + [spec.output_gain(self.init_gain)]
                 gen = torch.Generator().manual_seed(seed)
                 for w, gain in zip(self.weights, gains, strict=True):
                     truncated_normal_(w[s], gain / math.sqrt(w.shape[2]), gen)
             for b in self.biases:
                 b.zero_()
             for p in self.act_params:
-                p.fill_(self.spec.init_param)
+                for spec, a, b_ in self.blocks:
+                    p[a:b_].fill_(spec.init_param)
 
     def _expand(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 2 and x.shape[1] == self.widths[0]:
@@ -139,13 +159,22 @@ class SeedBatchedMLP(torch.nn.Module):
         when ``keep_hidden`` is False) and the logits (S, n_out, N)."""
         hidden = []
         last = len(self.weights) - 1
-        parametric = self.spec.n_params > 0
         for layer in range(last):
             z = torch.baddbmm(self.biases[layer], self.weights[layer], h)
-            h = self.spec.fn(z, self.act_params[layer]) if parametric else self.spec.fn(z)
+            if len(self.blocks) == 1:
+                h = self._activate(self.spec, z, layer, 0, z.shape[0])
+            else:  # packed: each block of seeds through its own activation
+                h = torch.cat([self._activate(spec, z[a:b], layer, a, b) for spec, a, b in self.blocks])
             if keep_hidden:
                 hidden.append(h)
         return hidden, torch.baddbmm(self.biases[last], self.weights[last], h)
+
+    def _activate(self, spec: activations.ActivationSpec, z: torch.Tensor, layer: int, a: int,
+                  b: int) -> torch.Tensor:
+        if spec.n_params == 0:
+            return spec.fn(z)
+        params = self.act_params[layer]
+        return spec.fn(z, params if (a, b) == (0, params.shape[0]) else params[a:b, :, :spec.n_params])
 
     def forward_all(self, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
         """Hidden layer outputs and the logits, each (S, N, width) (transposed views of the

@@ -35,10 +35,11 @@ class Outcome:
     error: str | None
 
 
-def run_task(task: Task, sink: Any = None, kernel_threads: int | None = None) -> tuple[Any, str | None]:
-    """Train and estimate one task; returns (rows, None) or (None, traceback). Runs anywhere:
-    ``sink`` is a queue (local workers), the string "dask" (report through the worker's events)
-    or None."""
+def run_pack(tasks: list[Task], sink: Any = None,
+             kernel_threads: int | None = None) -> list[tuple[Any, str | None]]:
+    """Train and estimate tasks that pack (they differ only in activation, L2 and seeds) as one
+    stacked model; per task (rows, None), or (None, traceback) for all of them if it raised.
+    Runs anywhere: ``sink`` is a queue (local workers), "dask" (the worker's events) or None."""
     try:
         from .. import set_num_threads
         from ..experiment import Experiment
@@ -46,29 +47,38 @@ def run_task(task: Task, sink: Any = None, kernel_threads: int | None = None) ->
 
         if kernel_threads:
             set_num_threads(kernel_threads)
-        load_plugins(task.plugins)
-        config = task.experiment_config()
-        report = _reporter(task, sink, config.epochs)
-        return Experiment(config).run(report), None
+        load_plugins(sorted({p for t in tasks for p in t.plugins}))
+        configs = [t.experiment_config() for t in tasks]
+        report = _reporter(tasks, sink, configs[0].epochs)
+        tables = Experiment(configs).run_members(report)
+        return [(table, None) for table in tables]
     except Exception:
-        return None, traceback.format_exc()
+        error = traceback.format_exc()
+        return [(None, error) for _ in tasks]
 
 
-def _reporter(task: Task, sink: Any, epochs: int) -> Callable[[int, int], None] | None:
+def run_task(task: Task, sink: Any = None, kernel_threads: int | None = None) -> tuple[Any, str | None]:
+    """One task alone: (rows, None) or (None, traceback)."""
+    return run_pack([task], sink, kernel_threads)[0]
+
+
+def _reporter(tasks: list[Task], sink: Any, epochs: int) -> Callable[[int, int], None] | None:
     if sink is None:
         return None
     every = max(1, epochs // _REPORTS_PER_TASK)
-    tid = task.task_id
+    ids = [t.task_id for t in tasks]
     if sink == "dask":
         from distributed import get_worker
 
         worker = get_worker()
 
         def send(n: int) -> None:
-            worker.log_event(PROGRESS_TOPIC, {"task": tid, "epochs": n})
+            for tid in ids:
+                worker.log_event(PROGRESS_TOPIC, {"task": tid, "epochs": n})
     else:
         def send(n: int) -> None:
-            sink.put((tid, n))
+            for tid in ids:
+                sink.put((tid, n))
 
     def report(done: int, total: int) -> None:
         if done % every == 0 or done == total:
@@ -78,11 +88,11 @@ def _reporter(task: Task, sink: Any, epochs: int) -> Callable[[int, int], None] 
 
 
 # ---- executors ------------------------------------------------------------------------------------
-def in_process(tasks: list[Task], progress: ProgressSink | None) -> Iterator[Outcome]:
-    for task in tasks:
+def in_process(packs: list[list[Task]], progress: ProgressSink | None) -> Iterator[Outcome]:
+    for pack in packs:
         sink = _CallbackSink(progress) if progress else None
-        rows, error = run_task(task, sink)
-        yield Outcome(task, rows, error)
+        for task, (rows, error) in zip(pack, run_pack(pack, sink), strict=True):
+            yield Outcome(task, rows, error)
 
 
 class _CallbackSink:
@@ -99,7 +109,8 @@ def _init_worker(torch_threads: int) -> None:
     torch.set_num_threads(torch_threads)
 
 
-def local_processes(tasks: list[Task], workers: int, progress: ProgressSink | None) -> Iterator[Outcome]:
+def local_processes(packs: list[list[Task]], workers: int,
+                    progress: ProgressSink | None) -> Iterator[Outcome]:
     """``workers`` processes (spawned: no forked torch or OpenMP state), each with the kernels on
     cores // workers threads and torch on one, so that together they do not oversubscribe."""
     import multiprocessing
@@ -114,16 +125,11 @@ def local_processes(tasks: list[Task], workers: int, progress: ProgressSink | No
         drain = threading.Thread(target=_drain, args=(sink, progress, stop), daemon=True) if sink else None
         if drain:
             drain.start()
-        futures: dict[Future[tuple[Any, str | None]], Task] = {
-            pool.submit(run_task, t, sink, kernel_threads): t for t in tasks}
+        futures: dict[Future[list[tuple[Any, str | None]]], list[Task]] = {
+            pool.submit(run_pack, pack, sink, kernel_threads): pack for pack in packs}
         try:
             for fut in as_completed(futures):
-                task = futures[fut]
-                try:
-                    rows, error = fut.result()
-                except Exception:  # the worker process died (killed, out of memory)
-                    rows, error = None, traceback.format_exc()
-                yield Outcome(task, rows, error)
+                yield from _outcomes(futures[fut], fut)
         finally:
             stop.set()
             if drain:
@@ -139,7 +145,16 @@ def _drain(sink: Any, progress: ProgressSink, stop: threading.Event) -> None:
         progress(tid, n)
 
 
-def dask_cluster(tasks: list[Task], address: str, progress: ProgressSink | None) -> Iterator[Outcome]:
+def _outcomes(pack: list[Task], fut: Any) -> Iterator[Outcome]:
+    try:
+        results = fut.result()
+    except Exception:  # the worker died (killed, out of memory) more often than allowed
+        results = [(None, traceback.format_exc())] * len(pack)
+    for task, (rows, error) in zip(pack, results, strict=True):
+        yield Outcome(task, rows, error)
+
+
+def dask_cluster(packs: list[list[Task]], address: str, progress: ProgressSink | None) -> Iterator[Outcome]:
     """Tasks on the Dask cluster at ``address``. A task whose worker dies is rescheduled by the
     scheduler itself (``distributed.scheduler.allowed-failures``); one that raises comes back as
     its traceback."""
@@ -152,13 +167,9 @@ def dask_cluster(tasks: list[Task], address: str, progress: ProgressSink | None)
         if progress:
             report = progress  # the handler gets (time, message) events from the workers
             client.subscribe_topic(PROGRESS_TOPIC, lambda e: report(e[1]["task"], e[1]["epochs"]))
-        futures = {client.submit(run_task, t, "dask" if progress else None, key=f"ibfast-{t.task_id}",
-                                 pure=False): t for t in tasks}
+        futures = {client.submit(run_pack, pack, "dask" if progress else None,
+                                 key=f"ibfast-{pack[0].task_id}-{len(pack)}", pure=False): pack
+                   for pack in packs}
         for fut in dask_completed(list(futures)):
-            task = futures[fut]
-            try:
-                rows, error = fut.result()
-            except Exception:  # e.g. the worker died more often than the scheduler allows
-                rows, error = None, traceback.format_exc()
-            yield Outcome(task, rows, error)
+            yield from _outcomes(futures[fut], fut)
             fut.release()

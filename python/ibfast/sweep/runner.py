@@ -74,16 +74,45 @@ def run_sweep(
     progress: bool = False,
     plots: bool = True,
     on_task: Callable[[str, Task], None] | None = None,
+    pack_seeds: int = 80,
 ) -> SweepResult:
     """Run every task of ``grid`` not yet done in ``out``: in this process (``workers=0``), in
     ``workers`` local processes, or on the Dask scheduler at ``scheduler``. A task that raises is
     recorded in OUT/failed/ and the sweep goes on; the next start retries it. ``on_task(status,
-    task)`` hears "skipped", "finished" and "failed"."""
+    task)`` hears "skipped", "finished" and "failed". Tasks that differ only in activation, L2
+    and seeds are packed into one stacked model of up to ``pack_seeds`` seeds (0: no packing);
+    each still gets its own file, with its own run's numbers."""
     folder = SweepFolder(out)
     grid_tasks = grid.tasks()
     preflight(grid_tasks)
     with folder.lock():
-        return _run(folder, grid, grid_tasks, workers, scheduler, extend, progress, plots, on_task)
+        return _run(folder, grid, grid_tasks, workers, scheduler, extend, progress, plots, on_task,
+                    pack_seeds)
+
+
+def make_packs(tasks: list[Task], pack_seeds: int) -> list[list[Task]]:
+    """Tasks that differ only in activation, L2 and seeds train together as one stacked model:
+    grouped by everything else, then consecutive tasks (grid neighbours, which share activations)
+    up to ``pack_seeds`` seeds a pack; 0 runs every task alone. The packs depend on the grid and
+    ``pack_seeds`` only, never on the executor or on what is already done, so a task's numbers
+    are the same whoever runs it and however often the sweep was restarted."""
+    from ..experiment.run import pack_key
+
+    if pack_seeds <= 0:
+        return [[t] for t in tasks]
+    groups: dict[Any, list[Task]] = {}
+    for t in tasks:
+        groups.setdefault(pack_key(t.experiment_config()), []).append(t)
+    packs: list[list[Task]] = []
+    for group in groups.values():
+        pack: list[Task] = []
+        for t in group:
+            if pack and sum(len(u.config["seeds"]) for u in pack) + len(t.config["seeds"]) > pack_seeds:
+                packs.append(pack)
+                pack = []
+            pack.append(t)
+        packs.append(pack)
+    return packs
 
 
 def preflight(tasks: list[Task]) -> None:
@@ -102,27 +131,31 @@ def preflight(tasks: list[Task]) -> None:
 
 
 def _run(folder: SweepFolder, grid: Grid, grid_tasks: list[Task], workers: int, scheduler: str | None,
-         extend: bool, progress: bool, plots: bool,
-         on_task: Callable[[str, Task], None] | None) -> SweepResult:
+         extend: bool, progress: bool, plots: bool, on_task: Callable[[str, Task], None] | None,
+         pack_seeds: int) -> SweepResult:
     tasks = folder.claim(grid, grid_tasks, extend=extend)
     result = SweepResult(folder.out, len(tasks))
-    todo = []
+    done = set()
     for t in tasks:
         if folder.is_done(t):
+            done.add(t.task_id)
             result.skipped.append(t.task_id)
             on_task and on_task("skipped", t)
-        else:
-            todo.append(t)
-    bar = _Progress(tasks, set(result.skipped), progress)
+    # a pack runs whole while any of its tasks is not done (its finished tasks' rows come out the
+    # same and are not written again)
+    packs = [p for p in make_packs(tasks, pack_seeds) if any(t.task_id not in done for t in p)]
+    bar = _Progress(tasks, done, progress)
     sink = bar.epochs_done if progress else None
     if scheduler:
-        outcomes = dask_cluster(todo, scheduler, sink)
+        outcomes = dask_cluster(packs, scheduler, sink)
     elif workers > 0:
-        outcomes = local_processes(todo, workers, sink)
+        outcomes = local_processes(packs, workers, sink)
     else:
-        outcomes = in_process(todo, sink)
+        outcomes = in_process(packs, sink)
     try:
         for o in outcomes:
+            if o.task.task_id in done:
+                continue
             if o.rows is not None:
                 folder.save(o.task, o.rows)
                 result.finished.append(o.task.task_id)
