@@ -145,7 +145,7 @@ def test_train_packed_grid(compare, train_data):
     compare.group(PACKED_GROUP)
     compare.target_speedup("80 runs one by one", 10.0)
     compare.note("the same optimiser steps per seed in both: the ratio is the seed-steps/s gain of packing")
-    flat = compare("ibfast packed", _packed, *train_data, rounds=3)
+    flat = compare("ibfast", _packed, *train_data, rounds=3)
     assert torch.isfinite(flat).all()
 
 

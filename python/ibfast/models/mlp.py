@@ -89,6 +89,7 @@ class SeedBatchedMLP(torch.nn.Module):
         self.specs = [activations.get(n) for n in names]
         self.blocks = [(self.specs[a], a, a + len(list(g))) for a, g in
                        _runs(self.specs)]
+        self._block_sizes = [b - a for _, a, b in self.blocks]
         self.spec = self.specs[0]
         self.widths = widths
         # Every weight, bias and activation parameter is a leaf Parameter aliasing a slice of one
@@ -163,8 +164,12 @@ class SeedBatchedMLP(torch.nn.Module):
             z = torch.baddbmm(self.biases[layer], self.weights[layer], h)
             if len(self.blocks) == 1:
                 h = self._activate(self.spec, z, layer, 0, z.shape[0])
-            else:  # packed: each block of seeds through its own activation
-                h = torch.cat([self._activate(spec, z[a:b], layer, a, b) for spec, a, b in self.blocks])
+            else:  # packed: each block of seeds through its own activation. split, not slicing:
+                # a slice's backward fills a zero tensor of the whole size per block, split's
+                # backward concatenates the blocks' gradients
+                parts = z.split(self._block_sizes)
+                h = torch.cat([self._activate(spec, part, layer, a, b)
+                               for (spec, a, b), part in zip(self.blocks, parts, strict=True)])
             if keep_hidden:
                 hidden.append(h)
         return hidden, torch.baddbmm(self.biases[last], self.weights[last], h)
@@ -174,7 +179,9 @@ class SeedBatchedMLP(torch.nn.Module):
         if spec.n_params == 0:
             return spec.fn(z)
         params = self.act_params[layer]
-        return spec.fn(z, params if (a, b) == (0, params.shape[0]) else params[a:b, :, :spec.n_params])
+        if (a, b) == (0, params.shape[0]) and spec.n_params == params.shape[2]:
+            return spec.fn(z, params)
+        return spec.fn(z, params[a:b, :, :spec.n_params])
 
     def forward_all(self, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
         """Hidden layer outputs and the logits, each (S, N, width) (transposed views of the
