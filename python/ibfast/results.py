@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pandas as pd
 
@@ -33,10 +34,18 @@ def write_atomic(df: pd.DataFrame, path: str | Path, configs: list[dict[str, Any
     meta = dict(table.schema.metadata or {})
     meta[_CONFIG_KEY] = json.dumps(configs or [], default=str).encode()
     table = table.replace_schema_metadata(meta)
+    return replace_atomically(target, lambda fh: pq.write_table(table, fh))
+
+
+def replace_atomically(path: str | Path, write: Callable[[BinaryIO], Any]) -> Path:
+    """``write(fh)`` into a temporary file beside ``path``, flushed to disk, then renamed over it:
+    a reader (or a restart after a kill at any moment) sees the old file or the new one, never half."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            pq.write_table(table, fh)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
@@ -44,6 +53,11 @@ def write_atomic(df: pd.DataFrame, path: str | Path, configs: list[dict[str, Any
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """A text file written atomically (``replace_atomically``)."""
+    return replace_atomically(path, lambda fh: fh.write(text.encode()))
 
 
 def read_results(path: str | Path) -> pd.DataFrame:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..analysis import across_seeds, all_claims, headline, mean_curve_compression, per_run
 from ..analysis.claims import CLAIMS
-from ..results import RESULTS_FILE, write_atomic
+from ..results import RESULTS_FILE, write_atomic, write_text_atomic
 
 COMPRESSION_COLUMNS = [
     "activation",
@@ -49,12 +49,6 @@ class Section:
     text: list[str] = field(default_factory=list)
     tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
     figures: list[Path] = field(default_factory=list)
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)  # a reader never sees half a file
 
 
 def _markdown_table(df: pd.DataFrame) -> str:
@@ -123,7 +117,7 @@ def write_report(
     tests = all_claims(runs)
     tests.to_csv(out / "claims_tests.csv", index=False)
     claims = headline(tests, runs)
-    _write_text(out / "claims.json", json.dumps(claims, indent=2))
+    write_text_atomic(out / "claims.json", json.dumps(claims, indent=2))
     figs = _figures(df, runs, out / "figures")
 
     estimators = sorted(df["estimator"].unique())
@@ -275,8 +269,8 @@ def write_report(
                 ],
             )
         )
-    _write_text(out / "report.md", _markdown(sections, out))
-    _write_text(out / "report.html", _html(sections, out))
+    write_text_atomic(out / "report.md", _markdown(sections, out))
+    write_text_atomic(out / "report.html", _html(sections, out))
     return claims
 
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,24 +21,10 @@ from typing import Any
 
 import pandas as pd
 
-from ..results import RESULTS_FILE, read_configs, write_atomic
+from ..results import RESULTS_FILE, read_configs, write_atomic, write_text_atomic
 from .tasks import Grid, Task
 
 MANIFEST = "manifest.json"
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class SweepFolder:
