@@ -99,3 +99,33 @@ def test_bin_entropy_70000x1000(compare, dev):
     r = compare("ibfast", _sync(run), rounds=10)
     cpu = kernels.distinct_row_entropy(kernels.bin_by_edges(x.cpu().numpy(), edges))
     assert r.h == pytest.approx(cpu.h, abs=1e-9)
+
+
+def test_packed_grid_training_epoch_on_the_gpu(compare, dev):
+    """The paper's packed grid (8 activations x 2 L2 x 5 seeds = 80 seeds in one model): one
+    training epoch (13 steps of 256) on the device, timed (no target yet: the first measurement)."""
+    from ibfast.data import generate
+    from ibfast.experiment.batches import BatchOrder
+    from ibfast.experiment.run import train_one_epoch
+    from ibfast.models import SeedBatchedMLP
+    from ibfast.models.optim import FlatAdam
+
+    acts = ("tanh", "relu", "elu", "softplus", "centred_softplus", "swish", "abs", "prelu")
+    names = [a for a in acts for _ in range(10)]
+    seeds = [s for _ in acts for s in range(10)]
+    data = generate(0)
+    x = torch.from_numpy(data.x[:3277]).to(dev)
+    y = torch.from_numpy(data.y[:3277]).to(dev)
+    model = SeedBatchedMLP(12, (10, 7, 5, 4, 3), 2, names, seeds, device=dev)
+    opt = FlatAdam(model.flat, list(model.parameters()), lr=4e-4)
+    l2 = torch.tensor([0.0 if s < 5 else 0.015 for s in seeds], device=dev)
+    order = BatchOrder("fixed", seeds, 3277)
+    compare.group("packed grid: one training epoch of 80 seeds on the GPU")
+
+    def epoch():
+        train_one_epoch(model, opt, x, y, order.next_epoch(), 256, l2)
+        torch.cuda.synchronize()
+        return model.flat
+
+    flat = compare("ibfast", epoch, rounds=10, warmup_rounds=2)
+    assert bool(torch.isfinite(flat).all())
