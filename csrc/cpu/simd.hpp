@@ -1,5 +1,6 @@
-// Eight-lane float vectors through GCC/Clang vector extensions: AVX2 code with -march on an AVX2
-// machine, two SSE halves elsewhere, with no intrinsics to maintain per instruction set.
+// Eight- and sixteen-lane float vectors through GCC/Clang vector extensions: AVX2 (AVX-512 for
+// sixteen lanes) code with -march on such a machine, narrower halves elsewhere, with no
+// intrinsics to maintain per instruction set.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -22,6 +23,36 @@ inline i8 load_i(const std::int32_t* p) {
   i8 v;
   std::memcpy(&v, p, sizeof v);
   return v;
+}
+
+// Sixteen lanes: one AVX-512 register (the fused binning's unit, binned_entropy.cpp).
+constexpr int kLanes16 = 16;
+using f16 = float __attribute__((vector_size(64)));
+using i16 = std::int32_t __attribute__((vector_size(64)));
+using u8x16 = std::uint8_t __attribute__((vector_size(16)));
+
+inline f16 load16(const float* p) {
+  f16 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline f16 splat16(float v) { return f16{} + v; }
+inline i16 splat16_i(std::int32_t v) { return i16{} + v; }
+
+// True when every lane of a comparison result is set (all -1) / any lane is set.
+inline bool all16(i16 mask) {
+  std::uint64_t parts[8];
+  std::memcpy(parts, &mask, sizeof parts);
+  std::uint64_t a = ~0ULL;
+  for (std::uint64_t p : parts) a &= p;
+  return a == ~0ULL;
+}
+inline bool any16(i16 mask) {
+  std::uint64_t parts[8];
+  std::memcpy(parts, &mask, sizeof parts);
+  std::uint64_t o = 0;
+  for (std::uint64_t p : parts) o |= p;
+  return o != 0;
 }
 
 inline bool any(i8 mask) {

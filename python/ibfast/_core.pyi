@@ -12,6 +12,14 @@ def ebab_edges(x: npt.NDArray[np.float32], n_bins: int, lower: float | None) -> 
 def row_entropy(
     codes: npt.NDArray[np.int32], groupings: list[npt.NDArray[np.int32]], n_groups: list[int]
 ) -> tuple[float, list[float], int]: ...
+def binned_row_entropy(
+    x: npt.NDArray[np.float32],
+    edges: npt.NDArray[np.float64] | None,
+    width: float | None,
+    groupings: list[npt.NDArray[np.int32]],
+    n_groups: list[int],
+    hash_bits: int = 64,
+) -> tuple[float, list[float], int]: ...
 def kde_log_sum_exp(
     x: npt.NDArray[np.float32], alpha: float, groups: npt.NDArray[np.int32] | None = None
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64] | None]: ...

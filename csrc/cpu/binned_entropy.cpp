@@ -1,0 +1,332 @@
+// Fused binned entropy (ibfast/binned_entropy.hpp): binning, row hashing and counting without an
+// (n, d) code matrix.
+//
+// 1. In parallel, each row is binned 16 values at a time into a per-thread buffer that stays in
+//    L1 (one byte per code when n_edges <= 255, else int32) and hashed there. The activations are
+//    read once; nothing of size n x d is written.
+// 2. Serially, an open-addressing table over the n hashes gives each row the id of the first row
+//    with its hash (ids in order of first appearance, as distinct_row_ids numbers them).
+// 3. In parallel, every row that joined an earlier row's id is verified against that row: both
+//    are binned again from x, 16 values at a time, skipping blocks whose floats are equal (equal
+//    floats have equal codes). With a 64-bit hash nothing fails here in practice; if something
+//    does (two different rows with one hash), step 2 is redone serially with every hash match
+//    verified the same way, which is exact whatever the hash.
+// The entropies then come from the ids exactly as row_entropy computes them.
+//
+// Codes are those of bin_by_edges / bin_by_width: thresholds float_at_or_above(edge) compared in
+// float (exact, see bits.hpp), floor(x / width) in double. Up to 32 edges they are found by a
+// compare with the first threshold and a five-step branch-free binary search over the others,
+// whose table lookups are AVX-512 two-register permutes (no memory gathers); without AVX-512, and
+// up to 64 edges, by counting the thresholds <= each value as bin_by_edges does; beyond that by a
+// scalar binary search.
+#include "ibfast/binned_entropy.hpp"
+
+#include "ibfast/bits.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+#include "parallel.hpp"
+#include "simd.hpp"
+
+namespace ibfast {
+
+namespace {
+
+using simd::f16;
+using simd::i16;
+constexpr std::int64_t kL = simd::kLanes16;
+
+enum class Method {
+  kSearch32,  // <= 32 edges with AVX-512: a binary search through a permute table
+  kCount,     // <= 64 edges: count the thresholds <= v
+  kSearch,    // more edges: scalar binary search
+  kWidth,     // floor(v / width)
+};
+
+constexpr std::int64_t kCountEdges = 64;
+constexpr std::int64_t kPermuteEdges = 32;
+
+struct Params {
+  const float* t = nullptr;  // the thresholds, followed by NaN padding
+  std::int64_t n_t = 0;
+  double width = 1.0;
+  float t0 = 0.0f;  // kSearch32: t[0], and t[1..16], t[17..32] in two registers
+  f16 lo{};
+  f16 hi{};
+};
+
+// The code of one value, exactly as bin_by_edges / bin_by_width.
+template <Method M>
+inline std::int32_t code_one(const Params& p, float v) {
+  if constexpr (M == Method::kWidth) {
+    return static_cast<std::int32_t>(std::floor(static_cast<double>(v) / p.width));
+  } else {
+    // Number of thresholds <= v, minus one (a NaN value compares false everywhere: -1).
+    const float* base = p.t;
+    std::int64_t len = p.n_t;
+    if (len == 0) return -1;
+    while (len > 1) {
+      const std::int64_t half = len / 2;
+      base = (base[half] <= v) ? base + half : base;
+      len -= half;
+    }
+    return static_cast<std::int32_t>((base - p.t) + (*base <= v ? 1 : 0) - 1);
+  }
+}
+
+// The codes of 16 consecutive values.
+template <Method M>
+inline i16 codes16(const Params& p, const float* x) {
+  if constexpr (M == Method::kSearch32) {
+#if defined(__AVX512F__)
+    // The number of thresholds <= v is (t[0] <= v) + pos, pos = the number of t[1..32] <= v
+    // (t sorted: any t[j] <= v implies t[0] <= v). Five steps find pos in [0, 31] bit by bit from
+    // the top, each looking up the table entry t[1 + pos + step - 1] across the two registers by
+    // one permute; t[32] does not exist (at most 32 thresholds), so pos = 31 is its maximum. NaN
+    // padding (and a NaN value) compares false: the search never counts past the real thresholds.
+    const f16 v = simd::load16(x);
+    i16 pos = (simd::splat16(p.t0) <= v) & 1;
+    i16 rest{};
+    for (std::int32_t step = 16; step >= 1; step /= 2) {
+      const i16 idx = rest + (step - 1);
+      const f16 e = reinterpret_cast<f16>(
+          _mm512_permutex2var_ps(reinterpret_cast<__m512>(p.lo), reinterpret_cast<__m512i>(idx),
+                                 reinterpret_cast<__m512>(p.hi)));
+      rest += (e <= v) & step;
+    }
+    return pos + rest - 1;
+#else
+    return codes16<Method::kCount>(p, x);
+#endif
+  } else if constexpr (M == Method::kCount) {
+    const f16 v = simd::load16(x);
+    i16 c = simd::splat16_i(-1);
+    for (std::int64_t k = 0; k < p.n_t; ++k) c -= (v >= simd::splat16(p.t[k]));  // a true lane is -1
+    return c;
+  } else {
+    i16 c;
+    for (int l = 0; l < kL; ++l) c[l] = code_one<M>(p, x[l]);
+    return c;
+  }
+}
+
+// Bins a row into out: codes + 1 as bytes when compact (codes in [-1, 254]), else int32 codes.
+template <Method M>
+void bin_row(const Params& p, const float* x, std::int64_t d, bool compact, unsigned char* out) {
+  std::int64_t k = 0;
+  if (compact) {
+    for (; k + kL <= d; k += kL) {
+      const simd::u8x16 b = __builtin_convertvector(codes16<M>(p, x + k) + 1, simd::u8x16);
+      std::memcpy(out + k, &b, sizeof b);
+    }
+    for (; k < d; ++k) out[k] = static_cast<unsigned char>(code_one<M>(p, x[k]) + 1);
+  } else {
+    for (; k + kL <= d; k += kL) {
+      const i16 c = codes16<M>(p, x + k);
+      std::memcpy(out + k * 4, &c, sizeof c);
+    }
+    for (; k < d; ++k) {
+      const std::int32_t c = code_one<M>(p, x[k]);
+      std::memcpy(out + k * 4, &c, sizeof c);
+    }
+  }
+}
+
+// Whether rows a and b of length d have the same codes. Blocks of equal floats are skipped.
+template <Method M>
+bool rows_equal(const Params& p, const float* a, const float* b, std::int64_t d) {
+  std::int64_t k = 0;
+  for (; k + kL <= d; k += kL) {
+    if (simd::all16(simd::load16(a + k) == simd::load16(b + k))) continue;
+    if (simd::any16(codes16<M>(p, a + k) != codes16<M>(p, b + k))) return false;
+  }
+  for (; k < d; ++k) {
+    if (a[k] != b[k] && code_one<M>(p, a[k]) != code_one<M>(p, b[k])) return false;
+  }
+  return true;
+}
+
+// A 64-bit hash of a row's packed codes, zero-padded to whole 32-byte blocks: four independent
+// multiply-xorshift chains over 64-bit words (so the multiplies overlap), each step a bijection of
+// the chain's state, then the splitmix64 finaliser over the chains. Only speed depends on its
+// quality: every match is verified.
+inline std::uint64_t hash_blocks(const unsigned char* p, std::size_t blocks, std::uint64_t seed) {
+  constexpr std::uint64_t kMul = 0x9e3779b97f4a7c15ULL;
+  std::uint64_t h[4] = {seed, seed ^ 0x243f6a8885a308d3ULL, seed ^ 0x13198a2e03707344ULL,
+                        seed ^ 0xa4093822299f31d0ULL};
+  for (std::size_t blk = 0; blk < blocks; ++blk) {
+    for (int j = 0; j < 4; ++j) {
+      std::uint64_t w;
+      std::memcpy(&w, p + blk * 32 + static_cast<std::size_t>(j) * 8, sizeof w);
+      h[j] = (h[j] ^ w) * kMul;
+      h[j] ^= h[j] >> 32;
+    }
+  }
+  std::uint64_t r = bits::mix64(h[0]);
+  r = bits::mix64(r ^ h[1]);
+  r = bits::mix64(r ^ h[2]);
+  return bits::mix64(r ^ h[3]);
+}
+
+// Distinct-row ids of the binned rows of x (in order of first appearance); returns their number.
+template <Method M>
+std::int64_t binned_row_ids(const Params& p, const float* x, std::int64_t n, std::int64_t d, bool compact,
+                            std::uint64_t hash_mask, std::int32_t* ids) {
+  const auto nn = static_cast<std::size_t>(n);
+  const auto du = static_cast<std::size_t>(d);
+  const std::size_t row_bytes = du * (compact ? 1 : 4);
+  const std::size_t blocks = (row_bytes + 31) / 32;
+  const std::uint64_t seed = 0x9e3779b97f4a7c15ULL ^ static_cast<std::uint64_t>(d);
+  const bool parallel = n * d >= detail::kParallelMinWork;
+  // Rows per dynamic chunk: ~64K values, so a busy core (training beside estimation) holds back
+  // little work.
+  const std::int64_t chunk = std::max<std::int64_t>(1, 65536 / std::max<std::int64_t>(d, 1));
+
+  // 1. Bin and hash every row.
+  std::vector<std::uint64_t> hashes(nn);
+#pragma omp parallel if (parallel)
+  {
+    std::vector<unsigned char> buf(blocks * 32, 0);  // the padding past row_bytes stays zero
+#pragma omp for schedule(dynamic, chunk)
+    for (std::int64_t i = 0; i < n; ++i) {
+      bin_row<M>(p, x + i * d, d, compact, buf.data());
+      hashes[static_cast<std::size_t>(i)] = hash_blocks(buf.data(), blocks, seed) & hash_mask;
+    }
+  }
+
+  // 2. Group by hash: ids in order of first appearance; first[id] = the id's first row.
+  std::size_t capacity = 16;
+  while (capacity < 2 * nn) capacity <<= 1;
+  const std::size_t mask = capacity - 1;
+  std::vector<std::int32_t> slots(capacity, -1);
+  std::vector<std::int32_t> first;
+  first.reserve(nn);
+  auto slot_of = [&](std::uint64_t h) { return static_cast<std::size_t>(bits::mix64(h)) & mask; };
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::uint64_t h = hashes[static_cast<std::size_t>(i)];
+    std::size_t s = slot_of(h);
+    while (true) {
+      const std::int32_t r = slots[s];
+      if (r < 0) {
+        slots[s] = static_cast<std::int32_t>(i);
+        ids[i] = static_cast<std::int32_t>(first.size());
+        first.push_back(static_cast<std::int32_t>(i));
+        break;
+      }
+      if (hashes[static_cast<std::size_t>(r)] == h) {
+        ids[i] = ids[r];
+        break;
+      }
+      s = (s + 1) & mask;
+    }
+  }
+
+  // 3. Verify every row against its id's first row.
+  int collision = 0;
+#pragma omp parallel for schedule(dynamic, chunk) reduction(| : collision) if (parallel)
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::int64_t r = first[static_cast<std::size_t>(ids[i])];
+    if (r != i && !rows_equal<M>(p, x + i * d, x + r * d, d)) collision |= 1;
+  }
+  if (collision == 0) return static_cast<std::int64_t>(first.size());
+
+  // Two different rows share a hash: group again, verifying every hash match.
+  std::fill(slots.begin(), slots.end(), -1);
+  std::int32_t n_distinct = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::uint64_t h = hashes[static_cast<std::size_t>(i)];
+    std::size_t s = slot_of(h);
+    while (true) {
+      const std::int32_t r = slots[s];
+      if (r < 0) {
+        slots[s] = static_cast<std::int32_t>(i);
+        ids[i] = n_distinct++;
+        break;
+      }
+      if (hashes[static_cast<std::size_t>(r)] == h && rows_equal<M>(p, x + r * d, x + i * d, d)) {
+        ids[i] = ids[r];
+        break;
+      }
+      s = (s + 1) & mask;
+    }
+  }
+  return n_distinct;
+}
+
+}  // namespace
+
+RowEntropy binned_row_entropy(const float* x, std::int64_t n, std::int64_t d, const BinSpec& bins,
+                              const std::vector<const std::int32_t*>& groupings,
+                              const std::vector<std::int64_t>& n_groups, int hash_bits) {
+  check_row_entropy_args(n, d, groupings, n_groups);
+  if (hash_bits < 1 || hash_bits > 64) {
+    throw std::invalid_argument("ibfast binned_row_entropy: hash_bits must be in [1, 64], got " +
+                                std::to_string(hash_bits));
+  }
+  if (bins.by_width) {
+    if (!(bins.width > 0.0) || !std::isfinite(bins.width)) {
+      throw std::invalid_argument("ibfast binned_row_entropy: width must be finite and > 0");
+    }
+  } else if (bins.n_edges < 0 || (bins.n_edges > 0 && bins.edges == nullptr)) {
+    throw std::invalid_argument("ibfast binned_row_entropy: bad edges");
+  }
+  if (n == 0) return RowEntropy{};
+
+  Params p;
+  std::vector<float> thresholds;
+  Method method = Method::kWidth;
+  bool compact = false;
+  if (bins.by_width) {
+    p.width = bins.width;
+  } else {
+    // Padded so that t[0..32] can be read: 1 + 2 * 16 entries for kSearch32.
+    thresholds.assign(static_cast<std::size_t>(std::max(bins.n_edges, kPermuteEdges + 1)),
+                      std::numeric_limits<float>::quiet_NaN());
+    for (std::int64_t k = 0; k < bins.n_edges; ++k) {
+      thresholds[static_cast<std::size_t>(k)] = bits::float_at_or_above(bins.edges[k]);
+    }
+    p.t = thresholds.data();
+    p.n_t = bins.n_edges;
+    p.t0 = p.t[0];
+    std::memcpy(&p.lo, p.t + 1, sizeof p.lo);
+    std::memcpy(&p.hi, p.t + 1 + kL, sizeof p.hi);
+    compact = bins.n_edges <= 255;  // codes -1 .. 254 as bytes 0 .. 255
+#if defined(__AVX512F__)
+    method = bins.n_edges <= kPermuteEdges ? Method::kSearch32
+             : bins.n_edges <= kCountEdges ? Method::kCount
+                                           : Method::kSearch;
+#else
+    method = bins.n_edges <= kCountEdges ? Method::kCount : Method::kSearch;
+#endif
+  }
+
+  const std::uint64_t hash_mask = hash_bits == 64 ? ~0ULL : (1ULL << hash_bits) - 1;
+  std::vector<std::int32_t> ids(static_cast<std::size_t>(n));
+  std::int64_t k_rows = 0;
+  switch (method) {
+    case Method::kSearch32:
+      k_rows = binned_row_ids<Method::kSearch32>(p, x, n, d, compact, hash_mask, ids.data());
+      break;
+    case Method::kCount:
+      k_rows = binned_row_ids<Method::kCount>(p, x, n, d, compact, hash_mask, ids.data());
+      break;
+    case Method::kSearch:
+      k_rows = binned_row_ids<Method::kSearch>(p, x, n, d, compact, hash_mask, ids.data());
+      break;
+    case Method::kWidth:
+      k_rows = binned_row_ids<Method::kWidth>(p, x, n, d, compact, hash_mask, ids.data());
+      break;
+  }
+  return row_entropy_from_ids(ids.data(), k_rows, n, groupings, n_groups);
+}
+
+}  // namespace ibfast
