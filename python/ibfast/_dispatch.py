@@ -72,10 +72,12 @@ def sorted_edges(edges: Any, name: str = "edges") -> np.ndarray:
 
 
 def layer_min_max(x: Array) -> tuple[float, float]:
+    """The least and greatest value of a validated layer (one parallel pass on the CPU)."""
     if is_cuda_tensor(x):
         lo, hi = x.aminmax()
         return float(lo), float(hi)
-    return float(x.min()), float(x.max())
+    lo, hi = _core.min_max(x)
+    return float(lo), float(hi)
 
 
 def check_lower(lower: Any) -> float | str | None:
