@@ -2,7 +2,7 @@
 // (n, d) code matrix.
 //
 // 1. In parallel, each row is binned 16 values at a time into a per-thread buffer that stays in
-//    L1 (one byte per code when n_edges <= 255, else int32) and hashed there. The activations are
+//    L1 (packed one byte per code when n_edges <= 255, else int32) and hashed there. The activations are
 //    read once; nothing of size n x d is written.
 // 2. Serially, an open-addressing table over the n hashes gives each row the id of the first row
 //    with its hash (ids in order of first appearance, as distinct_row_ids numbers them).
@@ -83,27 +83,48 @@ inline std::int32_t code_one(const Params& p, float v) {
   }
 }
 
+#if defined(__AVX512F__)
+// kSearch32 for B blocks of 16 values at once (independent chains keep the permute unit busy).
+// The number of thresholds <= v is (t[0] <= v) + rest, rest = the number of t[1..32] <= v (t
+// sorted: any t[j] <= v implies t[0] <= v). Five steps find rest in [0, 31] bit by bit from the
+// top: step s looks up the table entry t[1 + rest + s - 1], the first (t[16]) by a broadcast,
+// the others across the two registers by one permute, and adds s under the compare's mask; t[32]
+// does not exist (at most 32 thresholds), so 31 is rest's maximum. NaN padding (and a NaN value)
+// compares false: the search never counts past the real thresholds.
+template <int B>
+inline void search32(const Params& p, const float* x, i16* out) {
+  const __m512 lo = reinterpret_cast<__m512>(p.lo);
+  const __m512 hi = reinterpret_cast<__m512>(p.hi);
+  __m512 v[B];
+  __m512i rest[B];
+  for (int b = 0; b < B; ++b) {
+    v[b] = _mm512_loadu_ps(x + b * kL);
+    rest[b] = _mm512_maskz_mov_epi32(_mm512_cmp_ps_mask(_mm512_set1_ps(p.t[16]), v[b], _CMP_LE_OQ),
+                                     _mm512_set1_epi32(16));
+  }
+  for (int step = 8; step >= 1; step /= 2) {
+    for (int b = 0; b < B; ++b) {
+      const __m512 e = _mm512_permutex2var_ps(lo, _mm512_add_epi32(rest[b], _mm512_set1_epi32(step - 1)), hi);
+      rest[b] = _mm512_mask_add_epi32(rest[b], _mm512_cmp_ps_mask(e, v[b], _CMP_LE_OQ), rest[b],
+                                      _mm512_set1_epi32(step));
+    }
+  }
+  for (int b = 0; b < B; ++b) {  // code = (t[0] <= v) + rest - 1
+    const __m512i code = _mm512_mask_mov_epi32(_mm512_sub_epi32(rest[b], _mm512_set1_epi32(1)),
+                                               _mm512_cmp_ps_mask(_mm512_set1_ps(p.t0), v[b], _CMP_LE_OQ), rest[b]);
+    out[b] = reinterpret_cast<i16>(code);
+  }
+}
+#endif
+
 // The codes of 16 consecutive values.
 template <Method M>
 inline i16 codes16(const Params& p, const float* x) {
   if constexpr (M == Method::kSearch32) {
 #if defined(__AVX512F__)
-    // The number of thresholds <= v is (t[0] <= v) + pos, pos = the number of t[1..32] <= v
-    // (t sorted: any t[j] <= v implies t[0] <= v). Five steps find pos in [0, 31] bit by bit from
-    // the top, each looking up the table entry t[1 + pos + step - 1] across the two registers by
-    // one permute; t[32] does not exist (at most 32 thresholds), so pos = 31 is its maximum. NaN
-    // padding (and a NaN value) compares false: the search never counts past the real thresholds.
-    const f16 v = simd::load16(x);
-    i16 pos = (simd::splat16(p.t0) <= v) & 1;
-    i16 rest{};
-    for (std::int32_t step = 16; step >= 1; step /= 2) {
-      const i16 idx = rest + (step - 1);
-      const f16 e = reinterpret_cast<f16>(
-          _mm512_permutex2var_ps(reinterpret_cast<__m512>(p.lo), reinterpret_cast<__m512i>(idx),
-                                 reinterpret_cast<__m512>(p.hi)));
-      rest += (e <= v) & step;
-    }
-    return pos + rest - 1;
+    i16 c;
+    search32<1>(p, x, &c);
+    return c;
 #else
     return codes16<Method::kCount>(p, x);
 #endif
@@ -119,24 +140,67 @@ inline i16 codes16(const Params& p, const float* x) {
   }
 }
 
-// Bins a row into out: codes + 1 as bytes when compact (codes in [-1, 254]), else int32 codes.
+// The codes of 64 consecutive values, as four blocks.
+template <Method M>
+inline void codes64(const Params& p, const float* x, i16 (&c)[4]) {
+#if defined(__AVX512F__)
+  if constexpr (M == Method::kSearch32) {
+    search32<4>(p, x, c);
+    return;
+  }
+#endif
+  for (int b = 0; b < 4; ++b) c[b] = codes16<M>(p, x + b * kL);
+}
+
+// The codes of the last count < 16 values of a row, as a block padded with the codes of zeros.
+template <Method M>
+inline i16 codes_tail(const Params& p, const float* x, std::int64_t count) {
+  float buf[kL] = {};
+  std::memcpy(buf, x, static_cast<std::size_t>(count) * sizeof(float));
+  return codes16<M>(p, buf);
+}
+
+// Bytes bin_row writes for a row of d codes.
+inline std::size_t packed_bytes(std::int64_t d, bool compact) {
+  const auto du = static_cast<std::size_t>(d);
+  if (!compact) return du * 4;
+  return du / (4 * kL) * 64 + du % (4 * kL) / kL * 64 + du % kL;
+}
+
+// Bins a row into out, packed_bytes(d, compact) bytes. Not compact: the int32 codes. Compact
+// (codes in [-1, 254]): codes + 1 as bytes, each four blocks of 16 in one 64-byte vector, block j
+// of the four in byte j of every 32-bit lane (a fixed, invertible layout: all a hash needs), by
+// shifts and ORs rather than narrowing stores (microcoded on some AVX-512 CPUs); then a last
+// 1-3 blocks as 32-bit lanes and the last d % 16 codes as bytes.
 template <Method M>
 void bin_row(const Params& p, const float* x, std::int64_t d, bool compact, unsigned char* out) {
+  using u16 = std::uint32_t __attribute__((vector_size(64)));
   std::int64_t k = 0;
   if (compact) {
-    for (; k + kL <= d; k += kL) {
-      const simd::u8x16 b = __builtin_convertvector(codes16<M>(p, x + k) + 1, simd::u8x16);
-      std::memcpy(out + k, &b, sizeof b);
+    for (; k + 4 * kL <= d; k += 4 * kL, out += 64) {
+      i16 c[4];
+      codes64<M>(p, x + k, c);
+      u16 w[4];
+      for (int b = 0; b < 4; ++b) w[b] = reinterpret_cast<u16>(c[b] + 1);
+      const u16 packed = w[0] | (w[1] << 8) | (w[2] << 16) | (w[3] << 24);
+      std::memcpy(out, &packed, sizeof packed);
     }
-    for (; k < d; ++k) out[k] = static_cast<unsigned char>(code_one<M>(p, x[k]) + 1);
+    for (; k + kL <= d; k += kL, out += 64) {
+      const i16 c = codes16<M>(p, x + k) + 1;
+      std::memcpy(out, &c, sizeof c);
+    }
+    if (k < d) {
+      const i16 c = codes_tail<M>(p, x + k, d - k) + 1;
+      for (int l = 0; k < d; ++k, ++l) *out++ = static_cast<unsigned char>(c[l]);
+    }
   } else {
     for (; k + kL <= d; k += kL) {
       const i16 c = codes16<M>(p, x + k);
       std::memcpy(out + k * 4, &c, sizeof c);
     }
-    for (; k < d; ++k) {
-      const std::int32_t c = code_one<M>(p, x[k]);
-      std::memcpy(out + k * 4, &c, sizeof c);
+    if (k < d) {
+      const i16 c = codes_tail<M>(p, x + k, d - k);
+      std::memcpy(out + k * 4, &c, static_cast<std::size_t>(d - k) * 4);
     }
   }
 }
@@ -149,8 +213,8 @@ bool rows_equal(const Params& p, const float* a, const float* b, std::int64_t d)
     if (simd::all16(simd::load16(a + k) == simd::load16(b + k))) continue;
     if (simd::any16(codes16<M>(p, a + k) != codes16<M>(p, b + k))) return false;
   }
-  for (; k < d; ++k) {
-    if (a[k] != b[k] && code_one<M>(p, a[k]) != code_one<M>(p, b[k])) return false;
+  if (k < d && std::memcmp(a + k, b + k, static_cast<std::size_t>(d - k) * sizeof(float)) != 0) {
+    return !simd::any16(codes_tail<M>(p, a + k, d - k) != codes_tail<M>(p, b + k, d - k));  // padding equal
   }
   return true;
 }
@@ -182,8 +246,7 @@ template <Method M>
 std::int64_t binned_row_ids(const Params& p, const float* x, std::int64_t n, std::int64_t d, bool compact,
                             std::uint64_t hash_mask, std::int32_t* ids) {
   const auto nn = static_cast<std::size_t>(n);
-  const auto du = static_cast<std::size_t>(d);
-  const std::size_t row_bytes = du * (compact ? 1 : 4);
+  const std::size_t row_bytes = packed_bytes(d, compact);
   const std::size_t blocks = (row_bytes + 31) / 32;
   const std::uint64_t seed = 0x9e3779b97f4a7c15ULL ^ static_cast<std::uint64_t>(d);
   const bool parallel = n * d >= detail::kParallelMinWork;
