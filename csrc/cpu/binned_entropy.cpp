@@ -2,23 +2,24 @@
 // (n, d) code matrix.
 //
 // 1. In parallel, each row is binned 16 values at a time into a per-thread buffer that stays in
-//    L1 (packed one byte per code when n_edges <= 255, else int32) and hashed there. The activations are
-//    read once; nothing of size n x d is written.
+//    L1 (mostly one byte per code when n_edges <= 255, else int32) and hashed there. The
+//    activations are read once; nothing of size n x d is written.
 // 2. Serially, an open-addressing table over the n hashes gives each row the id of the first row
 //    with its hash (ids in order of first appearance, as distinct_row_ids numbers them).
 // 3. In parallel, every row that joined an earlier row's id is verified against that row: both
-//    are binned again from x, 16 values at a time, skipping blocks whose floats are equal (equal
-//    floats have equal codes). With a 64-bit hash nothing fails here in practice; if something
+//    are binned again from x, 16 values at a time, skipping blocks whose floats are bitwise equal
+//    (equal floats have equal codes). With a 64-bit hash nothing fails here in practice; if something
 //    does (two different rows with one hash), step 2 is redone serially with every hash match
 //    verified the same way, which is exact whatever the hash.
 // The entropies then come from the ids exactly as row_entropy computes them.
 //
 // Codes are those of bin_by_edges / bin_by_width: thresholds float_at_or_above(edge) compared in
-// float (exact, see bits.hpp), floor(x / width) in double. Up to 32 edges they are found by a
-// compare with the first threshold and a five-step branch-free binary search over the others,
-// whose table lookups are AVX-512 two-register permutes (no memory gathers); without AVX-512, and
-// up to 64 edges, by counting the thresholds <= each value as bin_by_edges does; beyond that by a
-// scalar binary search.
+// float (exact, see bits.hpp), floor(x / width) in double. Up to 32 edges: with AVX-512, a compare
+// with the first threshold and a five-step branch-free binary search over the others through
+// two-register permutes; with AVX2, a count of every fourth threshold and three compares with the
+// bucket's others, looked up by 8-entry permutes (no memory gathers in either). Otherwise, and up
+// to 64 edges, the thresholds <= each value are counted, as bin_by_edges does, in the machine's
+// own vectors; beyond 64 edges, a scalar binary search.
 #include "ibfast/binned_entropy.hpp"
 
 #include "ibfast/bits.hpp"
@@ -30,8 +31,9 @@
 #include <stdexcept>
 #include <string>
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
+#define IBFAST_SEARCH32 1  // a kSearch32 kernel for this machine
 #endif
 
 #include "parallel.hpp"
@@ -46,7 +48,7 @@ using simd::i16;
 constexpr std::int64_t kL = simd::kLanes16;
 
 enum class Method {
-  kSearch32,  // <= 32 edges with AVX-512: a binary search through a permute table
+  kSearch32,  // <= 32 edges with AVX-512 or AVX2: searches through permute tables
   kCount,     // <= 64 edges: count the thresholds <= v
   kSearch,    // more edges: scalar binary search
   kWidth,     // floor(v / width)
@@ -59,9 +61,10 @@ struct Params {
   const float* t = nullptr;  // the thresholds, followed by NaN padding
   std::int64_t n_t = 0;
   double width = 1.0;
-  float t0 = 0.0f;  // kSearch32: t[0], and t[1..16], t[17..32] in two registers
+  float t0 = 0.0f;  // kSearch32 (AVX-512): t[0], and t[1..16], t[17..32] in two registers
   f16 lo{};
   f16 hi{};
+  simd::f8 fine[3] = {};  // kSearch32 (AVX2): fine[i - 1][j] = t[4 j + i], i = 1, 2, 3
 };
 
 // The code of one value, exactly as bin_by_edges / bin_by_width.
@@ -115,41 +118,97 @@ inline void search32(const Params& p, const float* x, i16* out) {
     out[b] = reinterpret_cast<i16>(code);
   }
 }
+#elif defined(__AVX2__)
+// kSearch32 for B blocks of 16 values (2B vectors of 8) with AVX2, whose permute looks up 8
+// entries: two levels. q = the number of coarse thresholds t[0], t[4], ..., t[28] <= v, counted;
+// then for g = max(q - 1, 0) the bucket's other thresholds t[4g + 1..3] are looked up by three
+// permutes and compared. The number of thresholds <= v is 4g + (q > 0) + those compares (sorted:
+// with q = 0 they all exceed v). NaN padding compares false. ~30 instructions per 8 values where
+// counting takes 60.
+template <int B>
+inline void search32(const Params& p, const float* x, i16* out) {
+  constexpr int kH = 2 * B;
+  __m256 v[kH];
+  __m256i q[kH];
+  for (int h = 0; h < kH; ++h) {
+    v[h] = _mm256_loadu_ps(x + h * 8);
+    q[h] = _mm256_setzero_si256();
+  }
+  for (int j = 0; j < 8; ++j) {
+    const __m256 e = _mm256_set1_ps(p.t[4 * j]);
+    for (int h = 0; h < kH; ++h) {
+      q[h] = _mm256_sub_epi32(q[h], _mm256_castps_si256(_mm256_cmp_ps(e, v[h], _CMP_LE_OQ)));  // true: -1
+    }
+  }
+  const __m256i one = _mm256_set1_epi32(1);
+  __m256i code[kH];
+  for (int h = 0; h < kH; ++h) {
+    const __m256i g = _mm256_max_epi32(_mm256_sub_epi32(q[h], one), _mm256_setzero_si256());
+    __m256i count = _mm256_add_epi32(_mm256_slli_epi32(g, 2), _mm256_min_epi32(q[h], one));
+    for (int i = 0; i < 3; ++i) {
+      const __m256 f = _mm256_permutevar8x32_ps(reinterpret_cast<__m256>(p.fine[i]), g);
+      count = _mm256_sub_epi32(count, _mm256_castps_si256(_mm256_cmp_ps(f, v[h], _CMP_LE_OQ)));
+    }
+    code[h] = _mm256_sub_epi32(count, one);
+  }
+  std::memcpy(out, code, sizeof code);
+}
 #endif
+
+// Counting for B blocks of 16 values at once, in the machine's own vectors (compares of wider
+// ones would be expanded lane by lane): code = (number of thresholds <= v) - 1, as bin_by_edges
+// counts. The B * 16 / lanes accumulators are independent chains.
+template <int B>
+inline void count_codes(const Params& p, const float* x, i16* out) {
+  constexpr int kW = simd::kNativeLanes;
+  constexpr int kH = B * kL / kW;
+  simd::fn v[kH];
+  simd::in c[kH];
+  for (int h = 0; h < kH; ++h) {
+    std::memcpy(&v[h], x + h * kW, sizeof v[h]);
+    c[h] = simd::in{} - 1;
+  }
+  for (std::int64_t k = 0; k < p.n_t; ++k) {
+    const simd::fn e = simd::fn{} + p.t[k];
+    for (int h = 0; h < kH; ++h) c[h] -= (v[h] >= e);  // a true lane is -1
+  }
+  std::memcpy(out, c, sizeof c);
+}
 
 // The codes of 16 consecutive values.
 template <Method M>
 inline i16 codes16(const Params& p, const float* x) {
+  i16 c;
   if constexpr (M == Method::kSearch32) {
-#if defined(__AVX512F__)
-    i16 c;
+#if defined(IBFAST_SEARCH32)
     search32<1>(p, x, &c);
-    return c;
 #else
-    return codes16<Method::kCount>(p, x);
+    count_codes<1>(p, x, &c);
 #endif
   } else if constexpr (M == Method::kCount) {
-    const f16 v = simd::load16(x);
-    i16 c = simd::splat16_i(-1);
-    for (std::int64_t k = 0; k < p.n_t; ++k) c -= (v >= simd::splat16(p.t[k]));  // a true lane is -1
-    return c;
+    count_codes<1>(p, x, &c);
   } else {
-    i16 c;
-    for (int l = 0; l < kL; ++l) c[l] = code_one<M>(p, x[l]);
-    return c;
+    std::int32_t lanes[kL];
+    for (int l = 0; l < kL; ++l) lanes[l] = code_one<M>(p, x[l]);
+    std::memcpy(&c, lanes, sizeof c);
   }
+  return c;
 }
 
 // The codes of 64 consecutive values, as four blocks.
 template <Method M>
 inline void codes64(const Params& p, const float* x, i16 (&c)[4]) {
-#if defined(__AVX512F__)
   if constexpr (M == Method::kSearch32) {
+#if defined(IBFAST_SEARCH32)
     search32<4>(p, x, c);
-    return;
-  }
+#else
+    count_codes<4>(p, x, c);
 #endif
-  for (int b = 0; b < 4; ++b) c[b] = codes16<M>(p, x + b * kL);
+  } else if constexpr (M == Method::kCount) {
+    count_codes<4>(p, x, c);
+  } else {
+    for (int b = 0; b < 4; ++b) c[b] = codes16<M>(p, x + b * kL);
+  }
 }
 
 // The codes of the last count < 16 values of a row, as a block padded with the codes of zeros.
@@ -167,31 +226,38 @@ inline std::size_t packed_bytes(std::int64_t d, bool compact) {
   return du / (4 * kL) * 64 + du % (4 * kL) / kL * 64 + du % kL;
 }
 
-// Bins a row into out, packed_bytes(d, compact) bytes. Not compact: the int32 codes. Compact
-// (codes in [-1, 254]): codes + 1 as bytes, each four blocks of 16 in one 64-byte vector, block j
-// of the four in byte j of every 32-bit lane (a fixed, invertible layout: all a hash needs), by
-// shifts and ORs rather than narrowing stores (microcoded on some AVX-512 CPUs); then a last
-// 1-3 blocks as 32-bit lanes and the last d % 16 codes as bytes.
+// Bins a row into out, packed_bytes(d, compact) bytes: a fixed injective encoding of the row's
+// codes (all a hash needs). Not compact: the int32 codes. Compact (codes in [-1, 254], whose low
+// bytes differ: -1 gives 255): each four blocks of 16 codes as one 64-byte word array, block j in
+// byte j of every 32-bit word (shifts and ORs, vectorised at the machine's width, rather than
+// narrowing stores, which are microcoded on some AVX-512 CPUs); then the last 1-3 blocks as int32
+// and the last d % 16 codes as bytes.
 template <Method M>
 void bin_row(const Params& p, const float* x, std::int64_t d, bool compact, unsigned char* out) {
-  using u16 = std::uint32_t __attribute__((vector_size(64)));
   std::int64_t k = 0;
   if (compact) {
     for (; k + 4 * kL <= d; k += 4 * kL, out += 64) {
       i16 c[4];
       codes64<M>(p, x + k, c);
-      u16 w[4];
-      for (int b = 0; b < 4; ++b) w[b] = reinterpret_cast<u16>(c[b] + 1);
-      const u16 packed = w[0] | (w[1] << 8) | (w[2] << 16) | (w[3] << 24);
-      std::memcpy(out, &packed, sizeof packed);
+      std::int32_t lanes[4][kL];
+      std::memcpy(lanes, c, sizeof lanes);
+      std::uint32_t w[kL];
+      for (int j = 0; j < kL; ++j) {
+        w[j] = (static_cast<std::uint32_t>(lanes[0][j]) & 0xffu) |
+               (static_cast<std::uint32_t>(lanes[1][j]) & 0xffu) << 8 |
+               (static_cast<std::uint32_t>(lanes[2][j]) & 0xffu) << 16 | static_cast<std::uint32_t>(lanes[3][j]) << 24;
+      }
+      std::memcpy(out, w, sizeof w);
     }
     for (; k + kL <= d; k += kL, out += 64) {
-      const i16 c = codes16<M>(p, x + k) + 1;
+      const i16 c = codes16<M>(p, x + k);
       std::memcpy(out, &c, sizeof c);
     }
     if (k < d) {
-      const i16 c = codes_tail<M>(p, x + k, d - k) + 1;
-      for (int l = 0; k < d; ++k, ++l) *out++ = static_cast<unsigned char>(c[l]);
+      const i16 c = codes_tail<M>(p, x + k, d - k);
+      std::int32_t lanes[kL];
+      std::memcpy(lanes, &c, sizeof lanes);
+      for (int l = 0; k < d; ++k, ++l) *out++ = static_cast<unsigned char>(lanes[l]);
     }
   } else {
     for (; k + kL <= d; k += kL) {
@@ -208,13 +274,18 @@ void bin_row(const Params& p, const float* x, std::int64_t d, bool compact, unsi
 // Whether rows a and b of length d have the same codes. Blocks of equal floats are skipped.
 template <Method M>
 bool rows_equal(const Params& p, const float* a, const float* b, std::int64_t d) {
+  // Bitwise compares only (memcmp): -0.0 against 0.0 just takes the binning.
   std::int64_t k = 0;
   for (; k + kL <= d; k += kL) {
-    if (simd::all16(simd::load16(a + k) == simd::load16(b + k))) continue;
-    if (simd::any16(codes16<M>(p, a + k) != codes16<M>(p, b + k))) return false;
+    if (std::memcmp(a + k, b + k, kL * sizeof(float)) == 0) continue;
+    const i16 ca = codes16<M>(p, a + k);
+    const i16 cb = codes16<M>(p, b + k);
+    if (std::memcmp(&ca, &cb, sizeof ca) != 0) return false;
   }
   if (k < d && std::memcmp(a + k, b + k, static_cast<std::size_t>(d - k) * sizeof(float)) != 0) {
-    return !simd::any16(codes_tail<M>(p, a + k, d - k) != codes_tail<M>(p, b + k, d - k));  // padding equal
+    const i16 ca = codes_tail<M>(p, a + k, d - k);  // the zero padding has equal codes
+    const i16 cb = codes_tail<M>(p, b + k, d - k);
+    return std::memcmp(&ca, &cb, sizeof ca) == 0;
   }
   return true;
 }
@@ -362,8 +433,11 @@ RowEntropy binned_row_entropy(const float* x, std::int64_t n, std::int64_t d, co
     p.t0 = p.t[0];
     std::memcpy(&p.lo, p.t + 1, sizeof p.lo);
     std::memcpy(&p.hi, p.t + 1 + kL, sizeof p.hi);
-    compact = bins.n_edges <= 255;  // codes -1 .. 254 as bytes 0 .. 255
-#if defined(__AVX512F__)
+    compact = bins.n_edges <= 255;  // codes -1 .. 254: distinct low bytes
+    for (int i = 0; i < 3; ++i) {
+      for (int j = 0; j < 8; ++j) p.fine[i][j] = p.t[4 * j + i + 1];
+    }
+#if defined(IBFAST_SEARCH32)
     method = bins.n_edges <= kPermuteEdges ? Method::kSearch32
              : bins.n_edges <= kCountEdges ? Method::kCount
                                            : Method::kSearch;

@@ -44,17 +44,22 @@ MinMax min_max(const float* x, std::int64_t count) {
   for (std::int64_t c = 0; c < n_chunks; ++c) {
     const std::int64_t begin = c * kChunk;
     const std::int64_t end = std::min(count, begin + kChunk);
+    // The machine's own vectors (wider compares would be expanded lane by lane).
+    using V = simd::fn;
+    constexpr int kW = simd::kNativeLanes;
     std::int64_t i = begin;
-    simd::f16 vlo = simd::splat16(x[begin]);
-    simd::f16 vhi = vlo;
-    for (; i + simd::kLanes16 <= end; i += simd::kLanes16) {
-      const simd::f16 v = simd::load16(x + i);
+    V vlo;
+    for (int k = 0; k < kW; ++k) vlo[k] = x[begin];
+    V vhi = vlo;
+    for (; i + kW <= end; i += kW) {
+      V v;
+      std::memcpy(&v, x + i, sizeof v);
       vlo = v < vlo ? v : vlo;
       vhi = v > vhi ? v : vhi;
     }
     float l = vlo[0];
     float h = vhi[0];
-    for (int k = 1; k < simd::kLanes16; ++k) {
+    for (int k = 1; k < kW; ++k) {
       l = std::min(l, vlo[k]);
       h = std::max(h, vhi[k]);
     }

@@ -25,7 +25,22 @@ inline i8 load_i(const std::int32_t* p) {
   return v;
 }
 
-// Sixteen lanes: one AVX-512 register (the fused binning's unit, binned_entropy.cpp).
+// The machine's own float / int32 vectors: 64 bytes with AVX-512, 32 with AVX, else 16 (SSE2,
+// NEON). Compares and selects of vectors wider than the machine's are expanded lane by lane, so
+// code that must run well everywhere compares these.
+#if defined(__AVX512F__)
+#define IBFAST_NATIVE_VECTOR_BYTES 64
+#elif defined(__AVX__)
+#define IBFAST_NATIVE_VECTOR_BYTES 32
+#else
+#define IBFAST_NATIVE_VECTOR_BYTES 16
+#endif
+using fn = float __attribute__((vector_size(IBFAST_NATIVE_VECTOR_BYTES)));
+using in = std::int32_t __attribute__((vector_size(IBFAST_NATIVE_VECTOR_BYTES)));
+constexpr int kNativeLanes = IBFAST_NATIVE_VECTOR_BYTES / 4;
+
+// Sixteen lanes (the fused binning's block, binned_entropy.cpp): one AVX-512 register. Elsewhere
+// only for storage and plain arithmetic, which is split into the machine's vectors.
 constexpr int kLanes16 = 16;
 using f16 = float __attribute__((vector_size(64)));
 using i16 = std::int32_t __attribute__((vector_size(64)));
@@ -38,22 +53,6 @@ inline f16 load16(const float* p) {
 }
 inline f16 splat16(float v) { return f16{} + v; }
 inline i16 splat16_i(std::int32_t v) { return i16{} + v; }
-
-// True when every lane of a comparison result is set (all -1) / any lane is set.
-inline bool all16(i16 mask) {
-  std::uint64_t parts[8];
-  std::memcpy(parts, &mask, sizeof parts);
-  std::uint64_t a = ~0ULL;
-  for (std::uint64_t p : parts) a &= p;
-  return a == ~0ULL;
-}
-inline bool any16(i16 mask) {
-  std::uint64_t parts[8];
-  std::memcpy(parts, &mask, sizeof parts);
-  std::uint64_t o = 0;
-  for (std::uint64_t p : parts) o |= p;
-  return o != 0;
-}
 
 inline bool any(i8 mask) {
   std::uint64_t parts[4];
