@@ -178,10 +178,14 @@ def test_values_on_and_beside_the_edges_follow_the_float64_comparison(n_edges, d
     assert got[0] == pytest.approx(reference.entropy_of_rows(codes, units="nats"), abs=1e-12)
 
 
-@pytest.mark.parametrize("width", [0.07, 0.5, 1.0 / 3.0])
+@pytest.mark.parametrize("width", [0.07, 0.5, 1.0 / 3.0, 1e-6])
 @pytest.mark.parametrize("d", [1, 16, 21])
 def test_values_on_and_beside_multiples_of_the_width(width, d):
+    """Near every step of floor(t / width), for negative and positive codes; width 1e-6 puts the
+    codes near +-2^31 (the vectorised floor truncates and corrects: exact only if done right)."""
     k = np.arange(-40, 41, dtype=np.float64)
+    if width == 1e-6:
+        k = np.concatenate([k, np.linspace(-2.1e9, 2.1e9, 41).round()])
     m = (k * width).astype(np.float32)
     probes = np.concatenate([np.nextafter(m, np.float32(-np.inf)), m, np.nextafter(m, np.float32(np.inf))])
     t = np.ascontiguousarray(np.repeat(probes[:, None], d, axis=1))

@@ -175,6 +175,31 @@ inline void count_codes(const Params& p, const float* x, i16* out) {
   std::memcpy(out, c, sizeof c);
 }
 
+// floor(v / width) for 16 values, exactly as bin_by_width: the same IEEE double division (in the
+// machine's double vectors: the compiler keeps the scalar loop scalar, since the int conversion
+// might trap), then floor = truncation - 1 where the truncation lies above the quotient, which is
+// exact for |v / width| < 2^31 - 1 (the caller's guarantee).
+inline void width_codes16(const Params& p, const float* x, std::int32_t* out) {
+#if IBFAST_NATIVE_VECTOR_BYTES >= 32
+  constexpr int kD = IBFAST_NATIVE_VECTOR_BYTES / 8;  // doubles per vector
+  using dn = double __attribute__((vector_size(IBFAST_NATIVE_VECTOR_BYTES)));
+  using ln = std::int64_t __attribute__((vector_size(IBFAST_NATIVE_VECTOR_BYTES)));
+  using fh = float __attribute__((vector_size(IBFAST_NATIVE_VECTOR_BYTES / 2)));
+  using ih = std::int32_t __attribute__((vector_size(IBFAST_NATIVE_VECTOR_BYTES / 2)));
+  for (int h = 0; h < kL / kD; ++h) {
+    fh v;
+    std::memcpy(&v, x + h * kD, sizeof v);
+    const dn q = __builtin_convertvector(v, dn) / p.width;
+    ih t = __builtin_convertvector(q, ih);
+    const ln above = __builtin_convertvector(t, dn) > q;  // -1 where the truncation is above q
+    t += __builtin_convertvector(above, ih);
+    std::memcpy(out + h * kD, &t, sizeof t);
+  }
+#else
+  for (int l = 0; l < kL; ++l) out[l] = static_cast<std::int32_t>(std::floor(static_cast<double>(x[l]) / p.width));
+#endif
+}
+
 // The codes of 16 consecutive values.
 template <Method M>
 inline i16 codes16(const Params& p, const float* x) {
@@ -187,6 +212,10 @@ inline i16 codes16(const Params& p, const float* x) {
 #endif
   } else if constexpr (M == Method::kCount) {
     count_codes<1>(p, x, &c);
+  } else if constexpr (M == Method::kWidth) {
+    std::int32_t lanes[kL];
+    width_codes16(p, x, lanes);
+    std::memcpy(&c, lanes, sizeof c);
   } else {
     std::int32_t lanes[kL];
     for (int l = 0; l < kL; ++l) lanes[l] = code_one<M>(p, x[l]);
