@@ -393,9 +393,13 @@ std::int64_t binned_row_ids(const Params& p, const float* x, std::int64_t n, std
     }
   }
 
-  // 3. Verify every row against its id's first row.
+  // 3. Verify every row against its id's first row (none to verify when all rows are distinct:
+  // no parallel region, whose wake-up and barrier cost most on a busy machine).
+  const auto n_joined = n - static_cast<std::int64_t>(first.size());
+  if (n_joined == 0) return n;
   int collision = 0;
-#pragma omp parallel for schedule(dynamic, chunk) reduction(| : collision) if (parallel)
+#pragma omp parallel for schedule(dynamic, chunk) reduction(| : collision) \
+    if (n_joined * d >= detail::kParallelMinWork)
   for (std::int64_t i = 0; i < n; ++i) {
     const std::int64_t r = first[static_cast<std::size_t>(ids[i])];
     if (r != i && !rows_equal<M>(p, x + i * d, x + r * d, d)) collision |= 1;
