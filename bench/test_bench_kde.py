@@ -20,8 +20,6 @@ torch runs with its default thread count (all cores), as ibfast does.
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import math
 from typing import Any
 
@@ -31,6 +29,8 @@ import torch
 
 import ibfast
 from ibfast import reference
+
+from .conftest import clear_refs_works, peak_extra_bytes
 
 EPS32 = float(np.finfo(np.float32).eps)
 
@@ -185,52 +185,9 @@ def test_kde_10000x100(compare: Any, cache: dict, layer: Any, s2: float, impl: s
 # --------------------------------------------------------------------------------------------
 
 
-def _status_kb() -> dict[str, int]:
-    out = {}
-    with open("/proc/self/status") as f:
-        for line in f:
-            key, _, rest = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                out[key] = int(rest.split()[0])
-    return out
-
-
-def _malloc_trim() -> None:
-    """Hand freed heap pages back to the OS (glibc), so that reused pages count as new peak."""
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
-def peak_extra_bytes(fn: Any, *args: Any) -> tuple[Any, int]:
-    """Run fn(*args); return its result and the peak resident memory it added (Linux).
-
-    Without the trim, allocations that reuse pages an earlier benchmark freed (glibc keeps them)
-    would not show; the positive control in the test checks that an allocation does show.
-    """
-    _malloc_trim()
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")  # resets VmHWM to the current VmRSS
-    before = _status_kb()["VmRSS"]
-    result = fn(*args)
-    after = _status_kb()["VmHWM"]
-    return result, (after - before) * 1024
-
-
-def _clear_refs_works() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return "VmHWM" in _status_kb()
-    except OSError:
-        return False
-
-
 @pytest.mark.slow
 def test_kde_70000x20_memory(compare: Any, layer: Any):
-    if not _clear_refs_works():
+    if not clear_refs_works():
         pytest.skip("needs Linux /proc/self/clear_refs and VmHWM to measure peak memory")
     s2 = 1e-1
     alpha = 1.0 / (2.0 * s2)

@@ -55,6 +55,82 @@ def test_row_entropy_matches_cpu(cuda_device, kind, n, d):
     np.testing.assert_allclose(gpu.h_given, cpu.h_given, atol=1e-12)
 
 
+def _gpu_groupings(x, y):
+    """The labels y and input ids (two rows per input) as int32 ids on x's device, and their sizes."""
+    from ibfast._dispatch import group_ids_like
+
+    mapped = [group_ids_like(g, x) for g in (y, np.arange(x.shape[0]) // 2)]
+    return [ids for ids, _ in mapped], [size for _, size in mapped]
+
+
+@pytest.mark.parametrize(("n", "d"), [*SHAPES, (64, 1000)])
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.cuda
+def test_fused_binned_entropy_on_the_gpu(cuda_device, kind, n, d):
+    """The fused kernel (bins where it hashes and verifies) gives bit for bit the GPU's two passes
+    (the same hash of the same codes, so the same order and sums), and the CPU's numbers."""
+    from ibfast._dispatch import binned_row_entropy_nats, row_entropy_nats
+
+    t, y = _data(kind, n, d)
+    g = torch.from_numpy(t).to(cuda_device)
+    groups, sizes = _gpu_groupings(g, y)
+    cpu_groups = [x.cpu().numpy() for x in groups]
+    rng = np.random.default_rng(n * d)
+    for n_edges in (1, 2, 30, 32, 64, 65, 300):
+        edges = np.sort(rng.uniform(float(t.min()) - 0.1, float(t.max()) + 0.1, n_edges))
+        for k in (0, 1, 2):
+            gpu = binned_row_entropy_nats(g, edges, None, groups[:k], sizes[:k])
+            assert gpu == row_entropy_nats(kernels.bin_by_edges(g, edges), groups[:k], sizes[:k])
+            cpu = binned_row_entropy_nats(t, edges, None, cpu_groups[:k], sizes[:k])
+            assert gpu[2] == cpu[2]
+            assert gpu[0] == pytest.approx(cpu[0], abs=1e-12)
+            np.testing.assert_allclose(gpu[1], cpu[1], atol=1e-12)
+    for width in (0.07, 0.5):
+        gpu = binned_row_entropy_nats(g, None, width, groups, sizes)
+        assert gpu == row_entropy_nats(kernels.bin_by_width(g, width), groups, sizes)
+        cpu = binned_row_entropy_nats(t, None, width, cpu_groups, sizes)
+        assert gpu[2] == cpu[2]
+        assert gpu[0] == pytest.approx(cpu[0], abs=1e-12)
+
+
+@pytest.mark.parametrize("hash_bits", [1, 4, 16])
+@pytest.mark.cuda
+def test_fused_binned_entropy_on_the_gpu_with_colliding_hashes(cuda_device, hash_bits):
+    """Truncated hashes put different rows next to each other in the sorted order: the
+    verification must see it and the exact path must give the full hash's numbers."""
+    from ibfast._dispatch import binned_row_entropy_nats
+
+    for kind, n, d in [("few", 800, 3), ("gauss", 600, 20), ("tanh_sat", 400, 40)]:
+        t, y = _data(kind, n, d, seed=hash_bits)
+        g = torch.from_numpy(t).to(cuda_device)
+        groups, sizes = _gpu_groupings(g, y)
+        for edges, width in ((np.linspace(-1, 1, 30), None), (np.linspace(-1, 1, 300), None), (None, 0.25)):
+            full = binned_row_entropy_nats(g, edges, width, groups, sizes)
+            assert binned_row_entropy_nats(g, edges, width, groups, sizes, hash_bits=hash_bits) == full
+
+
+@pytest.mark.parametrize("name", ["fixed_range", "bin_width", "adaptive_range", "ebab"])
+@pytest.mark.cuda
+def test_gpu_estimators_take_the_fused_path_with_the_same_numbers(cuda_device, name, monkeypatch):
+    from ibfast.estimators.binning import BinningEstimator
+
+    t, y = _data("tanh_sat", 3000, 12, seed=3)
+    g = torch.from_numpy(t).to(cuda_device)
+    est = ESTIMATORS[name]
+    fused = est(g, y, input_ids=np.arange(3000) // 3)
+    monkeypatch.setattr(type(est), "_bins", BinningEstimator._bins)
+    assert est(g, y, input_ids=np.arange(3000) // 3) == fused
+
+
+@pytest.mark.cuda
+def test_fused_path_refuses_too_many_edges_on_the_gpu(cuda_device):
+    from ibfast._dispatch import binned_row_entropy_nats
+
+    g = torch.zeros(4, 2, device=cuda_device)
+    with pytest.raises(ValueError, match="at most 512 edges"):
+        binned_row_entropy_nats(g, np.linspace(0, 1, 513))
+
+
 @pytest.mark.parametrize(("n", "d"), SHAPES)
 @pytest.mark.parametrize("alpha", [0.5, 50.0, 500.0])
 @pytest.mark.cuda

@@ -342,3 +342,12 @@ def test_read_only_big_endian_half_and_memmap_inputs(name, tmp_path):
     _same(est(half.astype(np.float32), y), est(torch.from_numpy(half), y))
     bf = torch.from_numpy(T).bfloat16()
     _same(est(bf.float().numpy(), y), est(bf, y))  # bfloat16 tensor -> float32 of it
+
+
+def test_the_nonfinite_count_in_the_message_is_exact():
+    T = np.zeros((300, 1000), np.float32)  # 3e5 values: the parallel scan
+    T[5, 7], T[299, 999], T[100, 0] = np.nan, np.inf, -np.inf
+    with pytest.raises(ValueError, match=r"contains NaN or inf \(3 of 300000 values\)"):
+        ibfast.FixedRange()(T)
+    with pytest.raises(ValueError, match=r"contains NaN or inf \(3 of 300000 values\)"):
+        ibfast.FixedRange()(T.astype(np.float64))  # numpy's count before the conversion

@@ -236,3 +236,31 @@ def test_kde_log_sum_exp_matches_reference(n, d, kind, alpha, n_groups, seed):
     # tolerance: see test_kde.test_log_sum_exp_per_row_matches_reference
     np.testing.assert_allclose(got_all, ref_all, rtol=1e-5, atol=2e-6)
     np.testing.assert_allclose(got_within, ref_within, rtol=1e-5, atol=2e-6)
+
+
+# --------------------------------------------------------------------------------------------
+# The scans behind the intake's finite check and the layer range (_core.count_nonfinite, min_max)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [2, 15, 16, 17, 1000, 2**16 + 5, 2**18 + 3, 3 * 2**18 + 17])
+def test_count_nonfinite_and_min_max_match_numpy(size):
+    from ibfast import _core
+
+    rng = np.random.default_rng(size)
+    x = rng.standard_normal(size).astype(np.float32)
+    assert _core.count_nonfinite(x) == 0
+    x[-1] = 50.0  # the extremes in the scalar tail, then in the first block
+    assert _core.min_max(x) == (float(x.min()), 50.0)
+    x[0] = -60.0
+    assert _core.min_max(x) == (-60.0, 50.0)
+    assert _core.min_max(x.reshape(1, -1)) == (-60.0, 50.0)
+    bad = rng.choice(size, size=min(size, 7), replace=False)
+    x[bad] = rng.choice(np.array([np.nan, np.inf, -np.inf], np.float32), size=bad.size)
+    assert _core.count_nonfinite(x) == size - np.count_nonzero(np.isfinite(x))
+    y = np.full(size, np.float32(3e38))  # large but finite, and the largest float
+    y[-1] = np.finfo(np.float32).max
+    assert _core.count_nonfinite(y) == 0
+    assert _core.min_max(y) == (float(np.float32(3e38)), float(np.finfo(np.float32).max))
+    assert _core.min_max(np.array([-2.5], np.float32)) == (-2.5, -2.5)
+    assert _core.count_nonfinite(np.array([np.inf], np.float32)) == 1

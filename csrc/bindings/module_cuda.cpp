@@ -96,6 +96,30 @@ PYBIND11_MODULE(_cuda, m) {
       py::arg("stream"));
 
   m.def(
+      "binned_row_entropy",
+      [](std::uintptr_t x, std::int64_t n, std::int64_t d,
+         const std::optional<py::array_t<double, py::array::c_style>>& edges, std::optional<double> width,
+         const std::vector<std::uintptr_t>& groupings, const std::vector<std::int64_t>& n_groups, int hash_bits,
+         std::uintptr_t stream) {
+        if (groupings.size() != n_groups.size()) throw py::value_error("one n_groups per grouping");
+        if (edges.has_value() == width.has_value()) throw py::value_error("give either edges or width");
+        std::vector<const std::int32_t*> g;
+        for (auto p : groupings) g.push_back(ptr<const std::int32_t>(p));
+        const ibfast::BinSpec bins =
+            edges ? ibfast::BinSpec::with_edges(edges->data(), static_cast<std::int64_t>(edges->size()))
+                  : ibfast::BinSpec::with_width(*width);
+        ibfast::RowEntropy r;
+        {
+          py::gil_scoped_release release;
+          r = ic::binned_row_entropy(ptr<const float>(x), n, d, bins, g, n_groups, stream, hash_bits);
+        }
+        return py::make_tuple(r.h_rows, r.h_given, r.n_distinct);
+      },
+      py::arg("x"), py::arg("n"), py::arg("d"), py::arg("edges").noconvert(), py::arg("width"),
+      py::arg("groupings"), py::arg("n_groups"), py::arg("hash_bits"), py::arg("stream"),
+      "row_entropy of the bin codes of x (device) by host edges or a width, without a code matrix.");
+
+  m.def(
       "kde_log_sum_exp",
       [](const std::vector<std::tuple<std::uintptr_t, std::int64_t, std::int64_t, double, std::uintptr_t,
                                       std::uintptr_t, std::uintptr_t>>& items,

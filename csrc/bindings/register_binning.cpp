@@ -2,10 +2,12 @@
 #include <pybind11/stl.h>
 
 #include <optional>
+#include <stdexcept>
 #include <vector>
 
 #include "ibfast/binning.hpp"
 #include "ibfast/ebab.hpp"
+#include "ibfast/scan.hpp"
 #include "registry.hpp"
 
 namespace py = pybind11;
@@ -84,6 +86,27 @@ void register_binning(py::module_& m) {
       },
       py::arg("x").noconvert(), py::arg("n_bins"), py::arg("lower"),
       "EBAB edges of all values of x (Chelombiev et al. 2019).");
+
+  m.def(
+      "count_nonfinite",
+      [](const carray<float>& x) {
+        py::gil_scoped_release release;  // reads x only
+        return count_nonfinite(x.data(), static_cast<std::int64_t>(x.size()));
+      },
+      py::arg("x").noconvert(), "The number of NaN and inf values of x (one parallel pass, no temporary).");
+
+  m.def(
+      "min_max",
+      [](const carray<float>& x) {
+        if (x.size() == 0) throw std::invalid_argument("ibfast min_max: empty array");
+        MinMax r;
+        {
+          py::gil_scoped_release release;  // reads x only
+          r = min_max(x.data(), static_cast<std::int64_t>(x.size()));
+        }
+        return py::make_tuple(static_cast<double>(r.lo), static_cast<double>(r.hi));
+      },
+      py::arg("x").noconvert(), "(min, max) of a NaN-free float32 array, one parallel pass.");
 }
 
 }  // namespace ibfast::bindings

@@ -67,31 +67,45 @@ std::int64_t distinct_row_ids(const std::int32_t* codes, std::int64_t n, std::in
   return n_distinct;
 }
 
-RowEntropy row_entropy(const std::int32_t* codes, std::int64_t n, std::int64_t d,
-                       const std::vector<const std::int32_t*>& groupings,
-                       const std::vector<std::int64_t>& n_groups) {
+void check_row_entropy_args(std::int64_t n, std::int64_t d, const std::vector<const std::int32_t*>& groupings,
+                            const std::vector<std::int64_t>& n_groups) {
   // The checks of ibfast::cuda::row_entropy, in the same order; the group ids are checked where
-  // they are counted, below. (The lengths of the group arrays are the caller's to check.)
+  // they are counted (row_entropy_from_ids). (The lengths of the group arrays are the caller's to
+  // check.)
   if (groupings.size() != n_groups.size()) {
     throw std::invalid_argument("ibfast row_entropy: one n_groups per grouping");
   }
   if (n < 0 || d < 0) throw std::invalid_argument("ibfast row_entropy: negative shape");
-  RowEntropy result;
-  if (n == 0) return result;
+  if (n == 0) return;
   if (n > std::numeric_limits<std::int32_t>::max()) {
     throw std::invalid_argument("ibfast row_entropy: more than 2^31 - 1 rows");  // int32 row ids
   }
   for (std::int64_t n_g : n_groups) {
     if (n_g <= 0) throw std::invalid_argument("ibfast row_entropy: a grouping needs n_groups >= 1");
   }
+}
+
+RowEntropy row_entropy(const std::int32_t* codes, std::int64_t n, std::int64_t d,
+                       const std::vector<const std::int32_t*>& groupings,
+                       const std::vector<std::int64_t>& n_groups) {
+  check_row_entropy_args(n, d, groupings, n_groups);
+  if (n == 0) return RowEntropy{};
   std::vector<std::int32_t> ids(static_cast<std::size_t>(n));
   const std::int64_t k_rows = distinct_row_ids(codes, n, d, ids.data());
+  return row_entropy_from_ids(ids.data(), k_rows, n, groupings, n_groups);
+}
+
+RowEntropy row_entropy_from_ids(const std::int32_t* ids, std::int64_t k_rows, std::int64_t n,
+                                const std::vector<const std::int32_t*>& groupings,
+                                const std::vector<std::int64_t>& n_groups) {
+  RowEntropy result;
+  if (n == 0) return result;
   result.n_distinct = k_rows;
   const double nd = static_cast<double>(n);
   const double ln_n = std::log(nd);
 
   std::vector<std::int64_t> counts(static_cast<std::size_t>(k_rows), 0);
-  for (std::int32_t id : ids) ++counts[static_cast<std::size_t>(id)];
+  for (std::int64_t i = 0; i < n; ++i) ++counts[static_cast<std::size_t>(ids[i])];
   double s_rows = 0.0;
   for (std::int64_t c : counts) s_rows += sum_c_ln_c(c);
   result.h_rows = std::max(0.0, ln_n - s_rows / nd);
@@ -125,7 +139,7 @@ RowEntropy row_entropy(const std::int32_t* codes, std::int64_t n, std::int64_t d
       // Few groups (labels): a dense joint table is cheapest.
       std::vector<std::int64_t> joint(joint_cells, 0);
       for (std::int64_t i = 0; i < n; ++i) {
-        ++joint[static_cast<std::size_t>(ids[static_cast<std::size_t>(i)]) * static_cast<std::size_t>(n_g) +
+        ++joint[static_cast<std::size_t>(ids[i]) * static_cast<std::size_t>(n_g) +
                 static_cast<std::size_t>(g[i])];
       }
       for (std::int64_t c : joint) s_joint += sum_c_ln_c(c);
@@ -134,7 +148,7 @@ RowEntropy row_entropy(const std::int32_t* codes, std::int64_t n, std::int64_t d
       std::vector<std::uint64_t> keys(static_cast<std::size_t>(n));
       for (std::int64_t i = 0; i < n; ++i) {
         keys[static_cast<std::size_t>(i)] =
-            static_cast<std::uint64_t>(ids[static_cast<std::size_t>(i)]) * static_cast<std::uint64_t>(n_g) +
+            static_cast<std::uint64_t>(ids[i]) * static_cast<std::uint64_t>(n_g) +
             static_cast<std::uint64_t>(g[i]);
       }
       std::sort(keys.begin(), keys.end());

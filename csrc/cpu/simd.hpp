@@ -1,5 +1,6 @@
-// Eight-lane float vectors through GCC/Clang vector extensions: AVX2 code with -march on an AVX2
-// machine, two SSE halves elsewhere, with no intrinsics to maintain per instruction set.
+// Eight- and sixteen-lane float vectors through GCC/Clang vector extensions: AVX2 (AVX-512 for
+// sixteen lanes) code with -march on such a machine, narrower halves elsewhere, with no
+// intrinsics to maintain per instruction set.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -23,6 +24,35 @@ inline i8 load_i(const std::int32_t* p) {
   std::memcpy(&v, p, sizeof v);
   return v;
 }
+
+// The machine's own float / int32 vectors: 64 bytes with AVX-512, 32 with AVX, else 16 (SSE2,
+// NEON). Compares and selects of vectors wider than the machine's are expanded lane by lane, so
+// code that must run well everywhere compares these.
+#if defined(__AVX512F__)
+#define IBFAST_NATIVE_VECTOR_BYTES 64
+#elif defined(__AVX__)
+#define IBFAST_NATIVE_VECTOR_BYTES 32
+#else
+#define IBFAST_NATIVE_VECTOR_BYTES 16
+#endif
+using fn = float __attribute__((vector_size(IBFAST_NATIVE_VECTOR_BYTES)));
+using in = std::int32_t __attribute__((vector_size(IBFAST_NATIVE_VECTOR_BYTES)));
+constexpr int kNativeLanes = IBFAST_NATIVE_VECTOR_BYTES / 4;
+
+// Sixteen lanes (the fused binning's block, binned_entropy.cpp): one AVX-512 register. Elsewhere
+// only for storage and plain arithmetic, which is split into the machine's vectors.
+constexpr int kLanes16 = 16;
+using f16 = float __attribute__((vector_size(64)));
+using i16 = std::int32_t __attribute__((vector_size(64)));
+using u8x16 = std::uint8_t __attribute__((vector_size(16)));
+
+inline f16 load16(const float* p) {
+  f16 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline f16 splat16(float v) { return f16{} + v; }
+inline i16 splat16_i(std::int32_t v) { return i16{} + v; }
 
 inline bool any(i8 mask) {
   std::uint64_t parts[4];

@@ -1,5 +1,7 @@
 // Exact plug-in entropies of the distinct rows of an int32 matrix on the GPU, equal (to rounding
-// in the last bits of the sums) to ibfast::row_entropy in csrc/cpu/distinct_rows.cpp.
+// in the last bits of the sums) to ibfast::row_entropy in csrc/cpu/distinct_rows.cpp; and the
+// same for the bin codes of a float matrix without the code matrix (binned_row_entropy: the
+// codes are computed from the values where the hashing and the verification read them).
 //
 // Rows are grouped by sorting 64-bit row hashes. Equal rows always share a hash; the converse is
 // verified on the device for every pair of neighbours in the sorted order (by transitivity that
@@ -21,7 +23,9 @@
 #include <stdexcept>
 #include <vector>
 
+#include "binning.cuh"
 #include "common.cuh"
+#include "ibfast/binned_entropy.hpp"
 #include "ibfast/bits.hpp"
 #include "ibfast/distinct_rows.hpp"
 
@@ -34,7 +38,12 @@ using detail::blocks_for;
 using detail::check;
 using detail::check_launch;
 using detail::cub_call;
+using detail::edge_code;
+using detail::load_thresholds;
+using detail::make_thresholds;
 using detail::Scratch;
+using detail::Thresholds;
+using detail::width_code;
 
 constexpr unsigned kThreads = 256;  // a multiple of the warp size: the warp-per-item kernels need it
 constexpr unsigned kWarp = 32;
@@ -44,10 +53,23 @@ __device__ inline double c_ln_c(std::uint64_t c) {
   return c > 1 ? static_cast<double>(c) * log(static_cast<double>(c)) : 0.0;
 }
 
-// A warp per row, so the lanes read consecutive codes (coalesced for rows of any width). Lane j
-// chains the codes j, j + 32, ... through a bijective mix from a lane-specific seed, so a change
-// in any one code changes that lane's value; the lanes' values are then combined by XOR. The
-// hash differs from the CPU's: only speed depends on it, every match is verified.
+// Row hashing, one warp per row, so the lanes read consecutive codes (coalesced for rows of any
+// width). Lane j chains the codes j, j + 32, ... through a bijective mix from a lane-specific
+// seed, so a change in any one code changes that lane's value; the lanes' values are then combined
+// by XOR. The hash differs from the CPU's: only speed depends on it, every match is verified. The
+// matrix and the fused kernels hash the same codes through these same steps, so they order the
+// rows identically.
+__device__ inline std::uint64_t lane_seed(unsigned lane, std::int64_t d) {
+  return bits::mix64((0x9e3779b97f4a7c15ULL * (lane + 1)) ^ static_cast<std::uint64_t>(d));
+}
+__device__ inline std::uint64_t lane_step(std::uint64_t h, std::int32_t code) {
+  return bits::mix64(h ^ static_cast<std::uint32_t>(code));
+}
+__device__ inline std::uint64_t warp_hash(std::uint64_t h) {  // every lane of the warp calls it
+  for (unsigned offset = kWarp / 2; offset > 0; offset /= 2) h ^= __shfl_xor_sync(kFullMask, h, offset);
+  return bits::mix64(h);
+}
+
 __global__ void hash_rows_kernel(const std::int32_t* __restrict__ codes, std::int64_t n, std::int64_t d,
                                  std::uint64_t* __restrict__ hashes, std::int32_t* __restrict__ rows) {
   const unsigned lane = threadIdx.x % kWarp;
@@ -55,11 +77,43 @@ __global__ void hash_rows_kernel(const std::int32_t* __restrict__ codes, std::in
   const std::int64_t n_warps = static_cast<std::int64_t>(gridDim.x) * blockDim.x / kWarp;
   for (std::int64_t r = first_warp; r < n; r += n_warps) {
     const std::int32_t* row = codes + r * d;
-    std::uint64_t h = bits::mix64((0x9e3779b97f4a7c15ULL * (lane + 1)) ^ static_cast<std::uint64_t>(d));
-    for (std::int64_t k = lane; k < d; k += kWarp) h = bits::mix64(h ^ static_cast<std::uint32_t>(row[k]));
-    for (unsigned offset = kWarp / 2; offset > 0; offset /= 2) h ^= __shfl_xor_sync(kFullMask, h, offset);
+    std::uint64_t h = lane_seed(lane, d);
+    for (std::int64_t k = lane; k < d; k += kWarp) h = lane_step(h, row[k]);
+    h = warp_hash(h);
     if (lane == 0) {
-      hashes[r] = bits::mix64(h);
+      hashes[r] = h;
+      rows[r] = static_cast<std::int32_t>(r);
+    }
+  }
+}
+
+// How the fused kernels bin: by the thresholds (copied to shared memory) or by a width.
+struct Binner {
+  Thresholds th;
+  double width;
+  int by_width;
+};
+
+__device__ inline std::int32_t bin_code(const Binner& b, const float* t, float v) {
+  return b.by_width ? width_code(v, b.width) : edge_code(t, b.th.n, v);
+}
+
+// hash_rows_kernel for the codes of the rows of x, binned where they are read; hash & mask.
+__global__ void binned_hash_rows_kernel(const float* __restrict__ x, std::int64_t n, std::int64_t d, Binner b,
+                                        std::uint64_t mask, std::uint64_t* __restrict__ hashes,
+                                        std::int32_t* __restrict__ rows) {
+  __shared__ float t[kMaxEdges];
+  load_thresholds(b.th, t);  // n = 0 under by_width: nothing copied
+  const unsigned lane = threadIdx.x % kWarp;
+  const std::int64_t first_warp = (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp;
+  const std::int64_t n_warps = static_cast<std::int64_t>(gridDim.x) * blockDim.x / kWarp;
+  for (std::int64_t r = first_warp; r < n; r += n_warps) {
+    const float* row = x + r * d;
+    std::uint64_t h = lane_seed(lane, d);
+    for (std::int64_t k = lane; k < d; k += kWarp) h = lane_step(h, bin_code(b, t, row[k]));
+    h = warp_hash(h);
+    if (lane == 0) {
+      hashes[r] = h & mask;
       rows[r] = static_cast<std::int32_t>(r);
     }
   }
@@ -82,6 +136,33 @@ __global__ void mark_runs_kernel(const std::int32_t* __restrict__ codes, std::in
     const std::int32_t* b = codes + static_cast<std::int64_t>(rows[i - 1]) * d;
     bool differ = false;
     for (std::int64_t k = lane; k < d; k += kWarp) differ |= a[k] != b[k];
+    if (__any_sync(kFullMask, differ) && lane == 0) atomicOr(collision, 1);
+  }
+}
+
+// mark_runs_kernel for the rows of x: codes are compared where the floats differ (equal floats
+// have equal codes).
+__global__ void binned_mark_runs_kernel(const float* __restrict__ x, std::int64_t n, std::int64_t d, Binner b,
+                                        const std::uint64_t* __restrict__ hashes,
+                                        const std::int32_t* __restrict__ rows, std::int32_t* __restrict__ starts,
+                                        int* __restrict__ collision) {
+  __shared__ float t[kMaxEdges];
+  load_thresholds(b.th, t);
+  const unsigned lane = threadIdx.x % kWarp;
+  const std::int64_t first_warp = (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp;
+  const std::int64_t n_warps = static_cast<std::int64_t>(gridDim.x) * blockDim.x / kWarp;
+  for (std::int64_t i = first_warp; i < n; i += n_warps) {
+    const bool start = (i == 0) || hashes[i] != hashes[i - 1];
+    if (lane == 0) starts[i] = start ? 1 : 0;
+    if (start) continue;  // uniform across the warp: every lane read the same hashes
+    const float* a = x + static_cast<std::int64_t>(rows[i]) * d;
+    const float* c = x + static_cast<std::int64_t>(rows[i - 1]) * d;
+    bool differ = false;
+    for (std::int64_t k = lane; k < d; k += kWarp) {
+      const float va = a[k];
+      const float vc = c[k];
+      if (va != vc) differ |= bin_code(b, t, va) != bin_code(b, t, vc);
+    }
     if (__any_sync(kFullMask, differ) && lane == 0) atomicOr(collision, 1);
   }
 }
@@ -199,25 +280,15 @@ RowEntropy row_entropy_on_host(const std::int32_t* codes, std::int64_t n, std::i
   return ::ibfast::row_entropy(host_codes.data(), n, d, pointers, n_groups);  // checks the group ids
 }
 
-}  // namespace
-
-RowEntropy row_entropy(const std::int32_t* codes, std::int64_t n, std::int64_t d,
-                       const std::vector<const std::int32_t*>& groupings, const std::vector<std::int64_t>& n_groups,
-                       Stream stream) {
-  if (groupings.size() != n_groups.size()) {
-    throw std::invalid_argument("ibfast CUDA row_entropy: one n_groups per grouping");
-  }
-  if (n < 0 || d < 0) throw std::invalid_argument("ibfast CUDA row_entropy: negative shape");
+// The pipeline of row_entropy after its argument checks, for n >= 1 rows. hash_rows(hashes,
+// rows) writes each row's hash and index; mark_runs(hashes, rows, starts, collision) marks the
+// starts of the runs of equal hashes in the sorted order and raises *collision where neighbours
+// with equal hashes differ; on_collision() gives the exact result instead.
+template <typename HashRows, typename MarkRuns, typename OnCollision>
+RowEntropy row_entropy_pipeline(std::int64_t n, const std::vector<const std::int32_t*>& groupings,
+                                const std::vector<std::int64_t>& n_groups, cudaStream_t s, HashRows hash_rows,
+                                MarkRuns mark_runs, OnCollision on_collision) {
   RowEntropy result;
-  if (n == 0) return result;  // as on the CPU: no terms at all
-  if (n > std::numeric_limits<std::int32_t>::max()) {
-    // As on the CPU, distinct-row ids are int32.
-    throw std::invalid_argument("ibfast CUDA row_entropy: more than 2^31 - 1 rows");
-  }
-  for (std::int64_t n_g : n_groups) {
-    if (n_g <= 0) throw std::invalid_argument("ibfast CUDA row_entropy: a grouping needs n_groups >= 1");
-  }
-  const cudaStream_t s = as_stream(stream);
   const auto nn = static_cast<std::size_t>(n);
   const std::size_t n_sums = 1 + 2 * groupings.size();  // s_rows, then (s_joint, s_groups) per grouping
 
@@ -226,8 +297,7 @@ RowEntropy row_entropy(const std::int32_t* codes, std::int64_t n, std::int64_t d
   Scratch<std::uint64_t> hash_b(nn, s);
   Scratch<std::int32_t> rows_a(nn, s);
   Scratch<std::int32_t> rows_b(nn, s);
-  hash_rows_kernel<<<blocks_for(n * kWarp, kThreads), kThreads, 0, s>>>(codes, n, d, hash_a.get(), rows_a.get());
-  check_launch("hash_rows_kernel");
+  hash_rows(hash_a.get(), rows_a.get());
   cub::DoubleBuffer<std::uint64_t> hashes(hash_a.get(), hash_b.get());
   cub::DoubleBuffer<std::int32_t> rows(rows_a.get(), rows_b.get());
   cub_call(s, "cub::DeviceRadixSort::SortPairs", [&](void* temp, std::size_t& bytes) {
@@ -237,9 +307,7 @@ RowEntropy row_entropy(const std::int32_t* codes, std::int64_t n, std::int64_t d
   Scratch<int> flags(2, s);  // [0] a hash collision, [1] a group id out of range
   check(cudaMemsetAsync(flags.get(), 0, 2 * sizeof(int), s), "cudaMemsetAsync");
   Scratch<std::int32_t> starts(nn, s);
-  mark_runs_kernel<<<blocks_for(n * kWarp, kThreads), kThreads, 0, s>>>(codes, n, d, hashes.Current(),
-                                                                         rows.Current(), starts.get(), flags.get());
-  check_launch("mark_runs_kernel");
+  mark_runs(hashes.Current(), rows.Current(), starts.get(), flags.get());
   Scratch<std::int32_t> runs(nn, s);
   cub_call(s, "cub::DeviceScan::InclusiveSum", [&](void* temp, std::size_t& bytes) {
     return cub::DeviceScan::InclusiveSum(temp, bytes, starts.get(), runs.get(), n, s);
@@ -261,7 +329,7 @@ RowEntropy row_entropy(const std::int32_t* codes, std::int64_t n, std::int64_t d
   check(cudaMemcpyAsync(&collision, flags.get(), sizeof collision, cudaMemcpyDeviceToHost, s), "cudaMemcpyAsync");
   check(cudaMemcpyAsync(&k_rows, runs.get() + (n - 1), sizeof k_rows, cudaMemcpyDeviceToHost, s), "cudaMemcpyAsync");
   check(cudaStreamSynchronize(s), "cudaStreamSynchronize");
-  if (collision != 0) return row_entropy_on_host(codes, n, d, groupings, n_groups, s);
+  if (collision != 0) return on_collision();
 
   Scratch<std::uint64_t> keys_a(groupings.empty() ? 0 : nn, s);
   Scratch<std::uint64_t> keys_b(groupings.empty() ? 0 : nn, s);
@@ -315,6 +383,91 @@ RowEntropy row_entropy(const std::int32_t* codes, std::int64_t n, std::int64_t d
     result.h_given.push_back(std::clamp((s_groups - s_joint) / nd, 0.0, result.h_rows));
   }
   return result;
+}
+
+// The checks of ibfast::row_entropy, in the same order.
+void check_args(std::int64_t n, std::int64_t d, const std::vector<const std::int32_t*>& groupings,
+                const std::vector<std::int64_t>& n_groups) {
+  if (groupings.size() != n_groups.size()) {
+    throw std::invalid_argument("ibfast CUDA row_entropy: one n_groups per grouping");
+  }
+  if (n < 0 || d < 0) throw std::invalid_argument("ibfast CUDA row_entropy: negative shape");
+  if (n == 0) return;
+  if (n > std::numeric_limits<std::int32_t>::max()) {
+    // As on the CPU, distinct-row ids are int32.
+    throw std::invalid_argument("ibfast CUDA row_entropy: more than 2^31 - 1 rows");
+  }
+  for (std::int64_t n_g : n_groups) {
+    if (n_g <= 0) throw std::invalid_argument("ibfast CUDA row_entropy: a grouping needs n_groups >= 1");
+  }
+}
+
+}  // namespace
+
+RowEntropy row_entropy(const std::int32_t* codes, std::int64_t n, std::int64_t d,
+                       const std::vector<const std::int32_t*>& groupings, const std::vector<std::int64_t>& n_groups,
+                       Stream stream) {
+  check_args(n, d, groupings, n_groups);
+  if (n == 0) return RowEntropy{};  // as on the CPU: no terms at all
+  const cudaStream_t s = as_stream(stream);
+  return row_entropy_pipeline(
+      n, groupings, n_groups, s,
+      [&](std::uint64_t* hashes, std::int32_t* rows) {
+        hash_rows_kernel<<<blocks_for(n * kWarp, kThreads), kThreads, 0, s>>>(codes, n, d, hashes, rows);
+        check_launch("hash_rows_kernel");
+      },
+      [&](const std::uint64_t* hashes, const std::int32_t* rows, std::int32_t* starts, int* collision) {
+        mark_runs_kernel<<<blocks_for(n * kWarp, kThreads), kThreads, 0, s>>>(codes, n, d, hashes, rows, starts,
+                                                                               collision);
+        check_launch("mark_runs_kernel");
+      },
+      [&] { return row_entropy_on_host(codes, n, d, groupings, n_groups, s); });
+}
+
+RowEntropy binned_row_entropy(const float* x, std::int64_t n, std::int64_t d, const BinSpec& bins,
+                              const std::vector<const std::int32_t*>& groupings,
+                              const std::vector<std::int64_t>& n_groups, Stream stream, int hash_bits) {
+  check_args(n, d, groupings, n_groups);
+  if (hash_bits < 1 || hash_bits > 64) {
+    throw std::invalid_argument("ibfast CUDA binned_row_entropy: hash_bits must be in [1, 64], got " +
+                                std::to_string(hash_bits));
+  }
+  Binner b{};
+  if (bins.by_width) {
+    if (!(bins.width > 0.0) || !std::isfinite(bins.width)) {
+      throw std::invalid_argument("ibfast CUDA binned_row_entropy: width must be finite and > 0");
+    }
+    b.by_width = 1;
+    b.width = bins.width;
+  } else {
+    if (bins.n_edges > 0 && bins.edges == nullptr) throw std::invalid_argument("ibfast CUDA binned_row_entropy: bad edges");
+    b.th = make_thresholds(bins.edges, bins.n_edges, "ibfast CUDA binned_row_entropy");
+  }
+  if (n == 0) return RowEntropy{};
+  const cudaStream_t s = as_stream(stream);
+  const std::uint64_t mask = hash_bits == 64 ? ~0ULL : (1ULL << hash_bits) - 1;
+  return row_entropy_pipeline(
+      n, groupings, n_groups, s,
+      [&](std::uint64_t* hashes, std::int32_t* rows) {
+        binned_hash_rows_kernel<<<blocks_for(n * kWarp, kThreads), kThreads, 0, s>>>(x, n, d, b, mask, hashes, rows);
+        check_launch("binned_hash_rows_kernel");
+      },
+      [&](const std::uint64_t* hashes, const std::int32_t* rows, std::int32_t* starts, int* collision) {
+        binned_mark_runs_kernel<<<blocks_for(n * kWarp, kThreads), kThreads, 0, s>>>(x, n, d, b, hashes, rows,
+                                                                                      starts, collision);
+        check_launch("binned_mark_runs_kernel");
+      },
+      [&] {
+        // Two different rows share a hash (or the hash was truncated): the codes after all, hashed
+        // in full by the matrix pipeline, whose own collision path is exact.
+        Scratch<std::int32_t> codes(static_cast<std::size_t>(n) * static_cast<std::size_t>(d), s);
+        if (bins.by_width) {
+          bin_by_width(x, n * d, bins.width, codes.get(), stream);
+        } else {
+          bin_by_edges(x, n * d, bins.edges, bins.n_edges, codes.get(), stream);
+        }
+        return row_entropy(codes.get(), n, d, groupings, n_groups, stream);
+      });
 }
 
 }  // namespace ibfast::cuda

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from . import _core
+
 
 def is_torch_tensor(x: Any) -> bool:
     return type(x).__module__.startswith("torch") and hasattr(x, "detach")
@@ -37,6 +39,8 @@ def _kind(a: Any) -> str:
 
 def _n_nonfinite(a: Any) -> int:
     if isinstance(a, np.ndarray):
+        if a.dtype == np.float32 and a.flags.c_contiguous:
+            return int(_core.count_nonfinite(a))  # one parallel pass, no temporary bool array
         return int(a.size - np.count_nonzero(np.isfinite(a)))
     import torch
 

@@ -21,4 +21,15 @@ def ebab_edges(
 def row_entropy(
     codes: int, n: int, d: int, groupings: list[int], n_groups: list[int], stream: int
 ) -> tuple[float, list[float], int]: ...
+def binned_row_entropy(
+    x: int,
+    n: int,
+    d: int,
+    edges: npt.NDArray[np.float64] | None,
+    width: float | None,
+    groupings: list[int],
+    n_groups: list[int],
+    hash_bits: int,
+    stream: int,
+) -> tuple[float, list[float], int]: ...
 def kde_log_sum_exp(items: list[tuple[int, int, int, float, int, int, int]], stream: int) -> None: ...

@@ -72,10 +72,12 @@ def sorted_edges(edges: Any, name: str = "edges") -> np.ndarray:
 
 
 def layer_min_max(x: Array) -> tuple[float, float]:
+    """The least and greatest value of a validated layer (one parallel pass on the CPU)."""
     if is_cuda_tensor(x):
         lo, hi = x.aminmax()
         return float(lo), float(hi)
-    return float(x.min()), float(x.max())
+    lo, hi = _core.min_max(x)
+    return float(lo), float(hi)
 
 
 def check_lower(lower: Any) -> float | str | None:
@@ -111,22 +113,32 @@ def edge_codes(x: Array, edges: np.ndarray) -> Array:
         return np.asarray(_core.bin_by_edges(x, edges))
     import torch
 
-    max_edges = require_cuda().max_edges
-    if edges.size > max_edges:
-        raise ValueError(f"the CUDA kernels take at most {max_edges} edges, got {edges.size}")
+    check_cuda_edges(edges)
     codes = torch.empty(x.shape, dtype=torch.int32, device=x.device)
     on_gpu(x, "bin_by_edges", x.data_ptr(), x.numel(), edges, codes.data_ptr())
     return codes
 
 
-def width_codes(x: Array, width: float) -> Array:
-    """``floor(x / width)`` of a validated layer, refusing codes beyond int32."""
+def check_width_range(x: Array, width: float) -> None:
+    """Refuse a width whose codes ``floor(x / width)`` would leave the int32 range."""
     lo, hi = layer_min_max(x)
     top = max(abs(lo), abs(hi))
     if top / width >= _INT32_LIMIT:
         raise ValueError(
             f"width {width} is too small for values up to {top}: bin codes would overflow int32"
         )
+
+
+def check_cuda_edges(edges: np.ndarray) -> None:
+    """The CUDA kernels take at most ``_cuda.max_edges`` edges (a kernel argument)."""
+    max_edges = require_cuda().max_edges
+    if edges.size > max_edges:
+        raise ValueError(f"the CUDA kernels take at most {max_edges} edges, got {edges.size}")
+
+
+def width_codes(x: Array, width: float) -> Array:
+    """``floor(x / width)`` of a validated layer, refusing codes beyond int32."""
+    check_width_range(x, width)
     if not is_cuda_tensor(x):
         return np.asarray(_core.bin_by_width(x, width))
     import torch
@@ -153,6 +165,35 @@ def row_entropy_nats(
         n, d = codes.shape
         h, h_given, k = on_gpu(codes, "row_entropy", codes.data_ptr(), n, d,
                                [g.data_ptr() for g in groupings], list(sizes))
+    return float(h), list(h_given), int(k)
+
+
+def binned_row_entropy_nats(
+    x: Array,
+    edges: np.ndarray | None = None,
+    width: float | None = None,
+    groupings: Sequence[Array] = (),
+    sizes: Sequence[int] = (),
+    *,
+    hash_bits: int = 64,
+) -> tuple[float, list[float], int]:
+    """``row_entropy_nats`` of the bin codes of a validated layer, by sorted float64 ``edges``
+    (as ``edge_codes``) or by a positive ``width`` (as ``width_codes``, with its int32 range
+    check), in one pass over the activations: the N x d code matrix is never built. Bit for bit
+    the numbers of ``row_entropy_nats(edge_codes(x, edges), ...)``. ``hash_bits`` < 64 truncates
+    the row hashes, for tests that force hash collisions through the verification."""
+    if (edges is None) == (width is None):
+        raise ValueError("give either edges or width")
+    if width is not None:
+        check_width_range(x, width)
+    if not is_cuda_tensor(x):
+        h, h_given, k = _core.binned_row_entropy(x, edges, width, list(groupings), list(sizes), hash_bits)
+    else:
+        if edges is not None:
+            check_cuda_edges(edges)
+        n, d = x.shape
+        h, h_given, k = on_gpu(x, "binned_row_entropy", x.data_ptr(), n, d, edges, width,
+                               [g.data_ptr() for g in groupings], list(sizes), hash_bits)
     return float(h), list(h_given), int(k)
 
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "ibfast/binned_entropy.hpp"
 #include "ibfast/distinct_rows.hpp"
 
 namespace ibfast::cuda {
@@ -55,6 +56,17 @@ std::vector<double> ebab_edges(const float* x, std::int64_t count, std::int64_t 
 RowEntropy row_entropy(const std::int32_t* codes, std::int64_t n, std::int64_t d,
                        const std::vector<const std::int32_t*>& groupings,
                        const std::vector<std::int64_t>& n_groups, Stream stream);
+
+// As ibfast::binned_row_entropy (the numbers of row_entropy of the codes of bin_by_edges or
+// bin_by_width) for an (n, d) float matrix at x (device), without an (n, d) code matrix: the
+// hashing and the verification of equal-hash neighbours bin the values where they read them, with
+// the same hash as row_entropy's, so both sort the rows alike and give bit-identical numbers. On a
+// collision (or with hash_bits < 64, which truncates the hashes to force collisions in tests) the
+// codes are built after all and row_entropy computes the exact result. bins.edges is a host array
+// of at most kMaxEdges edges. Returns host values; synchronises.
+RowEntropy binned_row_entropy(const float* x, std::int64_t n, std::int64_t d, const BinSpec& bins,
+                              const std::vector<const std::int32_t*>& groupings,
+                              const std::vector<std::int64_t>& n_groups, Stream stream, int hash_bits = 64);
 
 // One KDE log-sum-exp problem (see ibfast::kde_log_sum_exp): x (n, d) row-major float32 on the
 // device, optional group ids (device, int32, values >= 0), outputs float64 on the device

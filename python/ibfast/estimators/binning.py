@@ -7,12 +7,13 @@ computed from ``input_ids`` where inputs repeat; I(T;Y) = H(T) - sum_c p(c) H(T 
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .._dispatch import (
     Array,
+    binned_row_entropy_nats,
     check_lower,
     ebab_edges_of,
     edge_codes,
@@ -28,16 +29,33 @@ from .base import Estimator, Groups
 from .result import MIResult
 
 
+class Bins(NamedTuple):
+    """How the fused kernel bins a layer: sorted float64 ``edges`` or a ``width`` (one is None)."""
+
+    edges: np.ndarray | None = None
+    width: float | None = None
+
+
 class BinningEstimator(Estimator):
     """Discretise T into integer codes (``_codes``), then plug-in entropies of the distinct rows.
 
     A CUDA tensor T is binned and counted on its GPU (``device="auto"`` follows the input).
     ``details`` of a result hold ``n_distinct`` and, for edge binning, ``n_edges``.
+
+    Subclasses that bin by edges or by a width also give ``_bins``: then an estimate bins, hashes
+    and counts in one pass over T (``binned_row_entropy_nats``) without building the code matrix,
+    with exactly the numbers of the two passes ``_codes`` + ``row_entropy_nats``. A subclass with
+    only ``_codes`` is estimated by those two passes (as is one whose ``_bins`` returns None: a
+    subclass that changes ``_codes`` of an estimator with ``_bins`` must change both).
     """
 
     @abstractmethod
     def _codes(self, x: Array) -> tuple[Array, dict[str, Any]]:
         """Bin codes of a validated float32 matrix (numpy or CUDA), and details worth reporting."""
+
+    def _bins(self, x: Array) -> tuple[Bins, dict[str, Any]] | None:
+        """The edges or width ``_codes`` bins x by, and the same details; None: use ``_codes``."""
+        return None
 
     def codes(self, T: Any, device: str = "auto") -> Any:
         """The int32 bin codes of T (N, d) that the entropies are computed on."""
@@ -49,8 +67,14 @@ class BinningEstimator(Estimator):
     def _estimate_one(self, x: Array, g: Groups) -> MIResult:
         groupings = [(ids, size) for ids, size in ((g.labels, g.n_labels), (g.input_ids, g.n_inputs))
                      if ids is not None]
-        codes, details = self._codes(x)
-        h, h_given, n_distinct = row_entropy_nats(codes, [i for i, _ in groupings], [s for _, s in groupings])
+        ids, sizes = [i for i, _ in groupings], [s for _, s in groupings]
+        bins = self._bins(x)
+        if bins is None:
+            codes, details = self._codes(x)
+            h, h_given, n_distinct = row_entropy_nats(codes, ids, sizes)
+        else:
+            spec, details = bins
+            h, h_given, n_distinct = binned_row_entropy_nats(x, spec.edges, spec.width, ids, sizes)
         given = iter(h_given)
         h_given_y = next(given) if g.labels is not None else None
         h_given_x = next(given) if g.input_ids is not None else 0.0
@@ -75,6 +99,10 @@ class EdgeBinningEstimator(BinningEstimator):
     def _codes(self, x: Array) -> tuple[Array, dict[str, Any]]:
         edges = self._edges(x)
         return edge_codes(x, edges), {"n_edges": int(edges.size)}
+
+    def _bins(self, x: Array) -> tuple[Bins, dict[str, Any]] | None:
+        edges = self._edges(x)
+        return Bins(edges=edges), {"n_edges": int(edges.size)}
 
 
 class FixedRange(EdgeBinningEstimator):
@@ -162,3 +190,6 @@ class BinWidth(BinningEstimator):
 
     def _codes(self, x: Array) -> tuple[Array, dict[str, Any]]:
         return width_codes(x, self.width), {}
+
+    def _bins(self, x: Array) -> tuple[Bins, dict[str, Any]] | None:
+        return Bins(width=self.width), {}
