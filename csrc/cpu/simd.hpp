@@ -9,6 +9,10 @@ namespace ibfast::simd {
 constexpr int kLanes = 8;
 using f8 = float __attribute__((vector_size(32)));
 using i8 = std::int32_t __attribute__((vector_size(32)));
+// Sixteen lanes: one AVX-512 register where the target has them, two AVX2 halves elsewhere. The
+// KDE packs two rows' eight lanes into one (ibfast/kde.hpp's lane order is per row of 8).
+using f16 = float __attribute__((vector_size(64)));
+using i16 = std::int32_t __attribute__((vector_size(64)));
 
 inline f8 splat(float v) { return f8{v, v, v, v, v, v, v, v}; }
 inline i8 splat_i(std::int32_t v) { return i8{v, v, v, v, v, v, v, v}; }
@@ -29,6 +33,11 @@ inline bool any(i8 mask) {
   std::memcpy(parts, &mask, sizeof parts);
   return (parts[0] | parts[1] | parts[2] | parts[3]) != 0;
 }
+inline bool any(i16 mask) {
+  std::uint64_t parts[8];
+  std::memcpy(parts, &mask, sizeof parts);
+  return ((parts[0] | parts[1]) | (parts[2] | parts[3]) | (parts[4] | parts[5]) | (parts[6] | parts[7])) != 0;
+}
 
 inline double sum(f8 v) {
   double s = 0.0;
@@ -38,6 +47,7 @@ inline double sum(f8 v) {
 
 // Keeps the lanes of v where mask is set, zero elsewhere.
 inline f8 select(i8 mask, f8 v) { return reinterpret_cast<f8>(mask & reinterpret_cast<i8>(v)); }
+inline f16 select(i16 mask, f16 v) { return reinterpret_cast<f16>(mask & reinterpret_cast<i16>(v)); }
 
 // exp(x) for x in [-kSkipExponent, 0] (ibfast/kde.hpp: 60; the KDE masks out the lanes below it)
 // to ~2 ulp: x = n ln2 + r with |r| <= ln2 / 2, exp(r) by its degree-7 Taylor polynomial
@@ -45,22 +55,26 @@ inline f8 select(i8 mask, f8 v) { return reinterpret_cast<f8>(mask & reinterpret
 // normal number (n >= -87), so no denormal is ever produced. Below about x = -87, 2^n leaves the
 // normal range and then its exponent bits wrap: such lanes hold garbage, which the KDE's mask
 // discards.
-inline f8 exp_nonpositive(f8 x) {
-  const f8 t = x * splat(1.44269504088896341f);
-  const i8 n = __builtin_convertvector(t - splat(0.5f), i8);  // round half away for t <= 0
-  const f8 nf = __builtin_convertvector(n, f8);
-  f8 r = x - nf * splat(0.693359375f);     // ln2 split into an exact high part ...
-  r = r - nf * splat(-2.12194440e-4f);     // ... and the rest
-  f8 p = splat(1.0f / 5040.0f);
-  p = p * r + splat(1.0f / 720.0f);
-  p = p * r + splat(1.0f / 120.0f);
-  p = p * r + splat(1.0f / 24.0f);
-  p = p * r + splat(1.0f / 6.0f);
-  p = p * r + splat(0.5f);
-  p = p * r + splat(1.0f);
-  p = p * r + splat(1.0f);
-  const i8 scale = (n + splat_i(127)) << 23;
-  return p * reinterpret_cast<f8>(scale);
+// F/I: f8/i8 or f16/i16. Lane for lane the same operations whatever the width, so the same bits.
+template <class F, class I>
+inline F exp_nonpositive_v(F x) {
+  const F t = x * 1.44269504088896341f;
+  const I n = __builtin_convertvector(t - 0.5f, I);  // round half away for t <= 0
+  const F nf = __builtin_convertvector(n, F);
+  F r = x - nf * 0.693359375f;     // ln2 split into an exact high part ...
+  r = r - nf * -2.12194440e-4f;    // ... and the rest
+  F p = F{} + 1.0f / 5040.0f;  // a splat (constant-folded)
+  p = p * r + 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const I scale = (n + 127) << 23;
+  return p * reinterpret_cast<F>(scale);
 }
+inline f8 exp_nonpositive(f8 x) { return exp_nonpositive_v<f8, i8>(x); }
+inline f16 exp_nonpositive(f16 x) { return exp_nonpositive_v<f16, i16>(x); }
 
 }  // namespace ibfast::simd

@@ -18,6 +18,17 @@ namespace ibfast {
 void kde_log_sum_exp(const float* x, std::int64_t n, std::int64_t d, double alpha,
                      const std::int32_t* groups, double* out_all, double* out_within);
 
+// How the multi-alpha kernel visits pairs: each unordered pair once (kSymmetric, the default) or
+// every ordered pair from its row (kPlain). Both give the same bits (kde.cpp: the summation order).
+enum class KdeSymmetry { kSymmetric, kPlain };
+
+// kde_log_sum_exp for n_alpha alphas from one distance computation: out_all[a] (and, when groups
+// and out_within are given, out_within[a]) are alpha[a]'s outputs, each n doubles. Every alpha's
+// results are bit for bit those of kde_log_sum_exp with that alpha alone.
+void kde_log_sum_exp_multi(const float* x, std::int64_t n, std::int64_t d, const double* alphas,
+                           std::int64_t n_alpha, const std::int32_t* groups, double* const* out_all,
+                           double* const* out_within, KdeSymmetry symmetry = KdeSymmetry::kSymmetric);
+
 constexpr float kSkipExponent = 60.0f;
 
 }  // namespace ibfast
