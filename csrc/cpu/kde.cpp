@@ -34,15 +34,13 @@ namespace {
 // pass (stored per tile and added in order): the sequence of double additions of the plain kernel.
 
 using simd::f8;
-using simd::f16;
 using simd::i8;
-using simd::i16;
 
 constexpr std::int64_t kMaxTile = 256;  // columns per tile: float lanes hold <= 32 terms
 
 // P rows of 8 columns per vector: 16-lane vectors hold two rows where AVX-512 makes them one
 // register; otherwise 8 lanes, one row. Both give the same bits.
-#if defined(__AVX512F__)
+#ifdef IBFAST_SIMD_HAVE_F16
 constexpr int kRowsPerVector = 2;
 #else
 constexpr int kRowsPerVector = 1;
@@ -63,10 +61,11 @@ struct Lanes<1> {
   static F rows(const float* v) { return simd::splat(v[0]); }
   static I rows_i(const std::int32_t* v) { return simd::splat_i(v[0]); }
 };
+#ifdef IBFAST_SIMD_HAVE_F16
 template <>
 struct Lanes<2> {
-  using F = f16;
-  using I = i16;
+  using F = simd::f16;
+  using I = simd::i16;
   static F splat(float v) { return F{} + v; }
   static I splat_i(std::int32_t v) { return I{} + v; }
   static F columns(const float* p) {
@@ -88,6 +87,7 @@ struct Lanes<2> {
     return I{a, a, a, a, a, a, a, a, b, b, b, b, b, b, b, b};
   }
 };
+#endif
 
 // Columns per tile: the tile of xt (d x W floats) should stay in L2 while a row group sweeps it.
 std::int64_t tile_width(std::int64_t d) {

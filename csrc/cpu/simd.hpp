@@ -9,10 +9,13 @@ namespace ibfast::simd {
 constexpr int kLanes = 8;
 using f8 = float __attribute__((vector_size(32)));
 using i8 = std::int32_t __attribute__((vector_size(32)));
-// Sixteen lanes: one AVX-512 register where the target has them, two AVX2 halves elsewhere. The
-// KDE packs two rows' eight lanes into one (ibfast/kde.hpp's lane order is per row of 8).
+#if defined(__AVX512F__)
+// Sixteen lanes, one AVX-512 register (only there: elsewhere passing them by value changes the
+// ABI). The KDE packs two rows' eight lanes into one (kde.cpp: the lane order is per row of 8).
+#define IBFAST_SIMD_HAVE_F16 1
 using f16 = float __attribute__((vector_size(64)));
 using i16 = std::int32_t __attribute__((vector_size(64)));
+#endif
 
 inline f8 splat(float v) { return f8{v, v, v, v, v, v, v, v}; }
 inline i8 splat_i(std::int32_t v) { return i8{v, v, v, v, v, v, v, v}; }
@@ -33,11 +36,13 @@ inline bool any(i8 mask) {
   std::memcpy(parts, &mask, sizeof parts);
   return (parts[0] | parts[1] | parts[2] | parts[3]) != 0;
 }
+#ifdef IBFAST_SIMD_HAVE_F16
 inline bool any(i16 mask) {
   std::uint64_t parts[8];
   std::memcpy(parts, &mask, sizeof parts);
   return ((parts[0] | parts[1]) | (parts[2] | parts[3]) | (parts[4] | parts[5]) | (parts[6] | parts[7])) != 0;
 }
+#endif
 
 inline double sum(f8 v) {
   double s = 0.0;
@@ -47,7 +52,9 @@ inline double sum(f8 v) {
 
 // Keeps the lanes of v where mask is set, zero elsewhere.
 inline f8 select(i8 mask, f8 v) { return reinterpret_cast<f8>(mask & reinterpret_cast<i8>(v)); }
+#ifdef IBFAST_SIMD_HAVE_F16
 inline f16 select(i16 mask, f16 v) { return reinterpret_cast<f16>(mask & reinterpret_cast<i16>(v)); }
+#endif
 
 // exp(x) for x in [-kSkipExponent, 0] (ibfast/kde.hpp: 60; the KDE masks out the lanes below it)
 // to ~2 ulp: x = n ln2 + r with |r| <= ln2 / 2, exp(r) by its degree-7 Taylor polynomial
@@ -75,6 +82,8 @@ inline F exp_nonpositive_v(F x) {
   return p * reinterpret_cast<F>(scale);
 }
 inline f8 exp_nonpositive(f8 x) { return exp_nonpositive_v<f8, i8>(x); }
+#ifdef IBFAST_SIMD_HAVE_F16
 inline f16 exp_nonpositive(f16 x) { return exp_nonpositive_v<f16, i16>(x); }
+#endif
 
 }  // namespace ibfast::simd
