@@ -64,6 +64,45 @@ def test_symmetric_and_plain_visits_give_the_same_bits(n, d, n_alphas):
         np.testing.assert_array_equal(sw, pw)
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3, 8])
+def test_batch_of_matrices_equals_separate_calls_bit_for_bit(threads):
+    # several matrices in one parallel region (their tile jobs interleaved, ordered by counters);
+    # more threads than cores preempt jobs mid-way, which the ordering must survive. Repeated to
+    # give a race a chance to show.
+    rng = np.random.default_rng(11)
+    shapes = [(300, 2100), (1000, 3), (513, 40), (17, 2), (4096, 2), (700, 300), (1, 1), (2000, 7)]
+    xs = [(0.05 * rng.standard_normal(s)).astype(np.float32) for s in shapes]
+    gs = [rng.integers(0, 3, s[0]).astype(np.int32) if k % 3 else None for k, s in enumerate(shapes)]
+    alphas = [[500.0, 125.0], [2.0], [500.0, 125.0, 40.0], [1.0, 3.0], [125.0], [0.5, 0.25, 0.1, 0.05], [1.0],
+              [500.0, 125.0]]
+    want = [[_core.kde_log_sum_exp(x, a, g) for a in al] for x, g, al in zip(xs, gs, alphas, strict=True)]
+    try:
+        ibfast.set_num_threads(threads)
+        for _ in range(3):
+            for symmetric in (True, False):
+                got = _core.kde_log_sum_exp_batch(xs, alphas, gs, symmetric=symmetric)
+                for w, g_ in zip(want, got, strict=True):
+                    assert len(w) == len(g_)
+                    for (wa, ww), (ga, gw) in zip(w, g_, strict=True):
+                        np.testing.assert_array_equal(ga, wa)
+                        if ww is None:
+                            assert gw is None
+                        else:
+                            np.testing.assert_array_equal(gw, ww)
+    finally:
+        ibfast.set_num_threads(0)
+
+
+def test_batch_entry_point_checks_its_arguments():
+    x = np.zeros((4, 2), np.float32)
+    with pytest.raises(ValueError, match="one alpha list and one grouping per matrix"):
+        _core.kde_log_sum_exp_batch([x, x], [[1.0]], [None, None])
+    with pytest.raises(ValueError, match="one entry per row"):
+        _core.kde_log_sum_exp_batch([x], [[1.0]], [np.zeros(3, np.int32)])
+    assert _core.kde_log_sum_exp_batch([], [], []) == []
+    assert _core.kde_log_sum_exp_batch([x], [[]], [None]) == [[]]
+
+
 def test_multi_alpha_kernel_thread_count_does_not_change_the_bits():
     t, y = _data(1500, 6, "gauss", scale=0.05)
     alphas = [500.0, 125.0]

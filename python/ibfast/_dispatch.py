@@ -198,13 +198,12 @@ def _kde_lse_multi(
     if len(alphas) != len(xs) or len(gids) != len(xs):
         raise ValueError(f"got {len(xs)} matrices, {len(alphas)} alpha entries and {len(gids)} groupings")
     if not xs or not is_cuda_tensor(xs[0]):
-        out: list[list[LSE]] = []
-        for x, a, g in zip(xs, alphas, gids, strict=True):
-            if is_cuda_tensor(x):
-                raise ValueError("all activation matrices of one batched call must be on the same device")
-            pairs = _core.kde_log_sum_exp_multi(x, a, g)
-            out.append([(np.asarray(la), None if lw is None else np.asarray(lw)) for la, lw in pairs])
-        return out
+        if any(is_cuda_tensor(x) for x in xs):
+            raise ValueError("all activation matrices of one batched call must be on the same device")
+        # One call for every matrix: their tile jobs share the threads (kde_log_sum_exp_batch).
+        batch = _core.kde_log_sum_exp_batch(list(xs), [list(a) for a in alphas], list(gids))
+        return [[(np.asarray(la), None if lw is None else np.asarray(lw)) for la, lw in pairs]
+                for pairs in batch]
     import torch
 
     device = xs[0].device
