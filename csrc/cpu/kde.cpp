@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "parallel.hpp"
@@ -273,10 +274,20 @@ struct Sweep final : SweepBase {
   std::int64_t tile_begin(std::int64_t t) const { return t * L.width; }
   std::int64_t tile_end(std::int64_t t) const { return std::min(L.n_pad, (t + 1) * L.width); }
 
+  // How a tile pair is visited. kRowOnly: every pair from its row (plain sweeps). kPair (A < B):
+  // each pair once, the terms into the rows of A and the columns of B, whose tile partials are
+  // added to their running sums. kDiagonal (A = B): within the tile, 16 x 16 blocks on the
+  // diagonal from their rows, every other pair once: row i's float lanes first take, column side,
+  // the terms of the rows of the blocks before its own (in increasing order: the row groups run
+  // in order), then continue from its own block onward, row side, so each lane adds its terms in
+  // increasing j as every other mode does.
+  enum Mode { kRowOnly, kPair, kDiagonal };
+  static constexpr std::int64_t kDiagonalBlock = 16;
+
   // Row tile A against column tile B. Writes each real row's partial (one double per alpha and
-  // kind) to row_part[(alpha * kKinds + kind) * row_stride + (i - a0)]; with symmetric, also adds
-  // each real column's partial to out[alpha][kind][j] (the running double sum).
-  template <bool SYM>
+  // kind) to row_part[(alpha * kKinds + kind) * row_stride + (i - a0)]; kPair also adds each real
+  // column's partial to out[alpha][kind][j] (the running double sum).
+  template <Mode MODE>
   void tile_pair(std::int64_t A, std::int64_t B, Scratch& s, double* row_part) {
     const std::int64_t a0 = tile_begin(A);
     const std::int64_t a1 = tile_end(A);
@@ -292,6 +303,11 @@ struct Sweep final : SweepBase {
     F* col_acc = s.col_acc.data();
     F* row_x = s.row_x.data();
     const std::int64_t col_vectors = L.width / 8;
+    // Column j's float lane l ("residue" l: rows i = l mod 8) in the column-side accumulators.
+    const auto col_lane = [&](int a, int kind, std::int64_t j, int l) -> float& {
+      float* base = reinterpret_cast<float*>(col_acc + ((a * kKinds + kind) * kResidues + l / P) * col_vectors);
+      return base[((j - b0) / 8) * (8 * P) + (l % P) * 8 + (j - b0) % 8];
+    };
 
     for (std::int64_t i0 = a0; i0 < a1; i0 += kGroupRows) {
       for (std::int64_t k = 0; k < d; ++k) {
@@ -308,11 +324,22 @@ struct Sweep final : SweepBase {
         residue[rv] = static_cast<int>(((i0 + rv * P) & 7) / P);
       }
       F acc[NA][kKinds][kRowVecs];
-      for (auto& per_alpha : acc)
-        for (auto& per_kind : per_alpha)
-          for (auto& v : per_kind) v = F{};
+      for (int a = 0; a < NA; ++a) {
+        for (int kind = 0; kind < kKinds; ++kind) {
+          for (int rv = 0; rv < kRowVecs; ++rv) {
+            F v{};
+            if constexpr (MODE == kDiagonal) {  // the column side so far: j < this row's block
+              for (int h = 0; h < P; ++h)
+                for (int l = 0; l < 8; ++l) v[h * 8 + l] = col_lane(a, kind, i0 + rv * P + h, l);
+            }
+            acc[a][kind][rv] = v;
+          }
+        }
+      }
 
-      for (std::int64_t j0 = b0; j0 < b1; j0 += kBlockCols) {
+      // One block of kBlockCols columns at j0; COL: its terms also go into the columns' lanes.
+      const auto block = [&](std::int64_t j0, auto col_tag) {
+        constexpr bool COL = decltype(col_tag)::value;
         F dist[kRowVecs][kColVecs];
         for (auto& row : dist)
           for (auto& v : row) v = F{};
@@ -345,16 +372,24 @@ struct Sweep final : SweepBase {
               const F term = V::exp(e);  // lanes outside keep hold garbage, never added
               acc[a][0][rv] = V::add(acc[a][0][rv], keep, term);
               F* c = col_acc + ((a * kKinds) * kResidues + residue[rv]) * col_vectors + jv;
-              if constexpr (SYM) *c = V::add(*c, keep, term);
+              if constexpr (COL) *c = V::add(*c, keep, term);
               if constexpr (WITHIN) {
                 const M keep_within = V::same(keep, col_group, row_group[rv]);
                 acc[a][1][rv] = V::add(acc[a][1][rv], keep_within, term);
-                if constexpr (SYM) c[kResidues * col_vectors] = V::add(c[kResidues * col_vectors], keep_within, term);
+                if constexpr (COL) c[kResidues * col_vectors] = V::add(c[kResidues * col_vectors], keep_within, term);
               }
             }
           }
         }
+      };
+      if constexpr (MODE == kDiagonal) {
+        const std::int64_t own = a0 + (i0 - a0) / kDiagonalBlock * kDiagonalBlock;  // this row's block
+        for (std::int64_t j0 = own; j0 < own + kDiagonalBlock; j0 += kBlockCols) block(j0, std::false_type{});
+        for (std::int64_t j0 = own + kDiagonalBlock; j0 < b1; j0 += kBlockCols) block(j0, std::true_type{});
+      } else {
+        for (std::int64_t j0 = b0; j0 < b1; j0 += kBlockCols) block(j0, std::bool_constant<MODE == kPair>{});
       }
+
       // Row side: each real row's tile partial, lanes in order into a double.
       for (int rv = 0; rv < kRowVecs; ++rv) {
         for (int h = 0; h < P; ++h) {
@@ -372,26 +407,21 @@ struct Sweep final : SweepBase {
       }
     }
 
-    if constexpr (!SYM) return;
-    // Column side: each real column's tile partial, residues (lanes) in order, then cleared.
-    const float* acc_f = reinterpret_cast<const float*>(col_acc);
-    for (int a = 0; a < NA; ++a) {
-      for (int kind = 0; kind < kKinds; ++kind) {
-        double* dst = out[a][kind];
-        const float* base = acc_f + static_cast<std::size_t>((a * kKinds + kind) * kResidues * col_vectors) * (8 * P);
-        for (std::int64_t j = b0; j < std::min(b1, L.n); ++j) {
-          const std::int64_t jv = (j - b0) / 8;
-          const std::int64_t lane = (j - b0) % 8;
-          double sum = 0.0;
-          for (int l = 0; l < 8; ++l) {
-            const std::int64_t r = l / P;
-            const std::int64_t h = l % P;
-            sum += static_cast<double>(base[(r * col_vectors + jv) * (8 * P) + h * 8 + lane]);
+    if constexpr (MODE == kRowOnly) return;
+    if constexpr (MODE == kPair) {
+      // Column side: each real column's tile partial, residues (lanes) in order into a double.
+      for (int a = 0; a < NA; ++a) {
+        for (int kind = 0; kind < kKinds; ++kind) {
+          double* dst = out[a][kind];
+          for (std::int64_t j = b0; j < std::min(b1, L.n); ++j) {
+            double sum = 0.0;
+            for (int l = 0; l < 8; ++l) sum += static_cast<double>(col_lane(a, kind, j, l));
+            dst[j] += sum;
           }
-          dst[j] += sum;
         }
       }
     }
+    // (kDiagonal: every column's lanes went into its own row's at the start of its row group.)
     std::fill(col_acc, col_acc + col_acc_size(), F{});
   }
 
@@ -419,7 +449,7 @@ struct Sweep final : SweepBase {
     const std::int64_t A = job.A;
     if (!symmetric) {
       double* part = s.plain_part.data();
-      for (std::int64_t B = 0; B < L.tiles; ++B) tile_pair<false>(A, B, s, part + B * L.width);
+      for (std::int64_t B = 0; B < L.tiles; ++B) tile_pair<kRowOnly>(A, B, s, part + B * L.width);
       for (int a = 0; a < NA; ++a)
         for (int kind = 0; kind < kKinds; ++kind)
           std::fill(out[a][kind] + tile_begin(A), out[a][kind] + std::min(tile_end(A), L.n), 0.0);
@@ -440,10 +470,10 @@ struct Sweep final : SweepBase {
     wait_at_least(rows_finished, A - 1);  // parts[A % 2] was pass A - 2's, read by its finish
     double* part = parts[A % 2].data() + (B - A) * L.width;
     if (B == A) {
-      tile_pair<false>(A, B, s, part);
+      tile_pair<kDiagonal>(A, B, s, part);
     } else {
       wait_at_least(col_next[B], A);  // the rows of B take their tile partials in the order of A
-      tile_pair<true>(A, B, s, part);
+      tile_pair<kPair>(A, B, s, part);
       col_next[B].store(A + 1, std::memory_order_release);
     }
     pass_done[A].fetch_add(1, std::memory_order_acq_rel);
