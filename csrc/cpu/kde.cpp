@@ -93,8 +93,14 @@ struct Lanes<2> {
   static F splat(float v) { return F{} + v; }
   static I splat_i(std::int32_t v) { return I{} + v; }
   static F columns(const float* p) {
+#if defined(__AVX512DQ__)
+    // One vbroadcastf32x8 from memory (the maskz form: the plain one trips GCC 12's
+    // maybe-uninitialized warning).
+    return reinterpret_cast<F>(_mm512_maskz_broadcast_f32x8(0xFFFF, _mm256_loadu_ps(p)));
+#else
     const f8 c = simd::load(p);
     return __builtin_shufflevector(c, c, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+#endif
   }
   static I columns_i(const std::int32_t* p) {
     const i8 c = simd::load_i(p);

@@ -56,8 +56,8 @@ def _mean(a: Any) -> float:
 def _within_term(gid: Any, lse_within: Any) -> float:
     """sum_c p(c) (ln n_c - mean_{i in c} lse_within_i) = (1/N) sum_i (ln n_c(i) - lse_within_i)."""
     if isinstance(gid, np.ndarray):
-        counts = np.bincount(gid)
-        return float(np.mean(np.log(counts[gid]) - lse_within))
+        log_counts = np.log(np.bincount(gid))  # the log of each class size once, then per row
+        return float(np.mean(log_counts[gid] - lse_within))
     import torch
 
     class_sizes = torch.bincount(gid.long()).to(torch.float64)
