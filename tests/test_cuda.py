@@ -148,6 +148,56 @@ def test_kde_log_sum_exp_matches_cpu(cuda_device, n, d, alpha):
     np.testing.assert_allclose(w_gpu.cpu().numpy(), w_cpu, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize(("n", "d"), SHAPES)
+@pytest.mark.cuda
+def test_kde_multi_alpha_matches_single_alpha_and_cpu(cuda_device, n, d):
+    # several alphas from one pass: each as the single-alpha launch (up to the order of the
+    # float64 atomics) and as the CPU (the float32 contract); 3 alphas take two passes (kFused = 2)
+    t, y = _data("tanh_sat", n, d)
+    g = torch.from_numpy(t).to(cuda_device)
+    alphas = [500.0, 125.0, 0.5]
+    many = kernels.kde_log_sum_exp_multi(g, alphas, y)
+    cpu = kernels.kde_log_sum_exp_multi(t, alphas, y)
+    for a, (ga, gw), (ca, cw) in zip(alphas, many, cpu, strict=True):
+        one_a, one_w = kernels.kde_log_sum_exp(g, a, y)
+        np.testing.assert_allclose(ga.cpu().numpy(), one_a.cpu().numpy(), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(gw.cpu().numpy(), one_w.cpu().numpy(), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(ga.cpu().numpy(), ca, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(gw.cpu().numpy(), cw, rtol=1e-5, atol=1e-6)
+    no_groups = kernels.kde_log_sum_exp_multi(g, alphas)
+    assert all(w is None for _, w in no_groups)
+    np.testing.assert_allclose(no_groups[1][0].cpu().numpy(), many[1][0].cpu().numpy(),
+                               rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.cuda
+def test_many_together_on_cuda_equals_separate_calls(cuda_device):
+    from ibfast.estimators.kde import estimate_bounds, many_together
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 4096)
+    widths = (10, 7, 5, 4, 3, 2)
+    layers = [torch.from_numpy(activations("tanh_sat", 4096, d, rng)).to(cuda_device) for d in widths]
+    ests = [ibfast.EBAB(), ibfast.KDE(), ibfast.KDE(bound="lower"), ibfast.AdaptiveKDE(),
+            ibfast.AdaptiveKDE(bound="lower"), ibfast.AdaptiveKDE(0.05, power=2),
+            ibfast.AdaptiveKDE(0.05, bound="lower", power=2)]
+    for labels in (None, y):
+        together = many_together(ests, layers, labels)
+        for est, got in zip(ests, together, strict=True):
+            want = est.many(layers, labels)
+            for a, b in zip(got, want, strict=True):
+                assert a.i_xt == pytest.approx(b.i_xt, rel=1e-12, abs=1e-12)
+                assert a.h_t == pytest.approx(b.h_t, rel=1e-12, abs=1e-12)
+                if labels is None:
+                    assert a.i_ty is None
+                else:
+                    assert a.i_ty == pytest.approx(b.i_ty, rel=1e-12, abs=1e-12)
+        upper, lower = estimate_bounds(ests[1], ests[2], layers, labels)
+        cpu_upper, cpu_lower = estimate_bounds(ests[1], ests[2], [t.cpu().numpy() for t in layers], labels)
+        for got, want in zip(upper + lower, cpu_upper + cpu_lower, strict=True):
+            assert got.i_xt == pytest.approx(want.i_xt, rel=1e-5, abs=1e-6)
+
+
 ESTIMATORS = {
     "fixed_range": ibfast.FixedRange(), "bin_width": ibfast.BinWidth(0.07),
     "adaptive_range": ibfast.AdaptiveRange(), "ebab": ibfast.EBAB(),

@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "ibfast/cuda.hpp"
@@ -121,25 +122,27 @@ PYBIND11_MODULE(_cuda, m) {
 
   m.def(
       "kde_log_sum_exp",
-      [](const std::vector<std::tuple<std::uintptr_t, std::int64_t, std::int64_t, double, std::uintptr_t,
-                                      std::uintptr_t, std::uintptr_t>>& items,
+      [](const std::vector<std::tuple<std::uintptr_t, std::int64_t, std::int64_t, std::vector<double>,
+                                      std::uintptr_t, std::vector<std::uintptr_t>, std::vector<std::uintptr_t>>>&
+             items,
          std::uintptr_t stream) {
         std::vector<ic::KdeItem> v;
         v.reserve(items.size());
-        for (const auto& [x, n, d, alpha, groups, out_all, out_within] : items) {
+        for (const auto& [x, n, d, alphas, groups, out_all, out_within] : items) {
           ic::KdeItem it;
           it.x = ptr<const float>(x);
           it.n = n;
           it.d = d;
-          it.alpha = alpha;
+          it.alphas = alphas;
           it.groups = ptr<const std::int32_t>(groups);
-          it.out_all = ptr<double>(out_all);
-          it.out_within = ptr<double>(out_within);
-          v.push_back(it);
+          for (const std::uintptr_t p : out_all) it.out_all.push_back(ptr<double>(p));
+          for (const std::uintptr_t p : out_within) it.out_within.push_back(ptr<double>(p));
+          v.push_back(std::move(it));
         }
         py::gil_scoped_release release;
         ic::kde_log_sum_exp(v, stream);
       },
       py::arg("items"), py::arg("stream"),
-      "items: (x, n, d, alpha, groups or 0, out_all, out_within or 0) device pointers and sizes.");
+      "items: (x, n, d, [alpha, ...], groups or 0, [out_all per alpha], [out_within per alpha] or []) device "
+      "pointers and sizes; every alpha of an item from one distance computation.");
 }

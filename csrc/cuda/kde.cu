@@ -8,6 +8,10 @@
 // differences make D_ii exactly 0 and the largest term of every sum exactly 1: no running
 // maximum is needed.
 //
+// Several alphas per item (the upper and the lower bound: 1 / (2 s2) and 1 / (8 s2)) share one
+// distance computation: up to kFused of them per pass, each with its own float tile sums, skip
+// test and float64 sums, in the same order as an item with that alpha alone.
+//
 // Items (layers x epochs x seeds) go kBatch at a time into one launch whose blocks are a flat
 // list: each item owns a contiguous range of block ids and a block finds its item by binary
 // search. Small items thus fill the GPU together, and no block of a big grid idles because a
@@ -37,6 +41,7 @@ constexpr int kTransposeTile = 32;
 constexpr int kTransposeThreads = 256;
 constexpr int kLogThreads = 256;
 constexpr int kBatch = 32;        // items per launch, bounded by the 4 KiB kernel-argument limit
+constexpr int kFused = 2;         // alphas per item and pass; more alphas make more items
 
 constexpr float kFloorExponent = -ibfast::kSkipExponent;
 
@@ -46,27 +51,27 @@ constexpr std::int64_t kMaxExtent = std::int64_t{1} << 30;
 
 // Work per block, in units of one j tile times one dimension (128 x 32 pairs, ~64 instructions
 // per thread). The exp, the skip test and the two sums cost about as much as kExpCost more
-// dimensions. A block does at least kMinBlockCost units so that its fixed costs (finding its
+// dimensions, per alpha. A block does at least kMinBlockCost units so that its fixed costs (finding its
 // item, loading groups, the atomics) stay a few percent; above that the j range of every item is
 // split so that a launch has about kWaves waves of resident blocks, which evens out the tail.
 constexpr double kExpCost = 4.0;
 constexpr double kMinBlockCost = 128.0;
 constexpr double kWaves = 4.0;
 
-// One problem as the kernels see it.
+// One problem (one matrix, up to kFused alphas) as the kernels see it.
 struct Item {
   const float* x;        // (n, d) row-major, the caller's
   float* xt_dst;         // where the transpose kernel writes x^T; null when this item makes no copy
   const float* xt;       // (d, n) x^T read by the KDE kernel: own copy, a shared one, or x when d <= 1
-  const std::int32_t* groups;  // null unless the within-group sum is wanted
-  double* sum_all;       // zero-initialised accumulators (scratch)
-  double* sum_within;    // null unless wanted
-  double* out_all;
-  double* out_within;    // null unless wanted
+  const std::int32_t* groups;  // null unless the within-group sums are wanted
+  double* sums;          // zero-initialised accumulators (scratch): [alpha][all, within][n]
+  double* out_all[kFused];
+  double* out_within[kFused];  // null unless wanted
   int n;
   int d;
-  float neg_alpha;
+  int n_alpha;           // 1..kFused
   int tiles_per_chunk;   // j tiles per KDE block
+  float neg_alpha[kFused];
 };
 
 struct Batch {
@@ -140,7 +145,10 @@ __global__ void __launch_bounds__(kRowThreads) kde_kernel(const __grid_constant_
   const int d = it.d;
   const float* __restrict__ xt = it.xt;
   const std::int32_t* __restrict__ groups = it.groups;
-  const float neg_alpha = it.neg_alpha;
+  const int n_alpha = it.n_alpha;
+  float neg_alpha[kFused];
+#pragma unroll
+  for (int a = 0; a < kFused; ++a) neg_alpha[a] = it.neg_alpha[a];
 
   const int local = block - batch.kde_begin[idx];
   const int row_tiles = (n + kRowThreads - 1) / kRowThreads;
@@ -156,8 +164,8 @@ __global__ void __launch_bounds__(kRowThreads) kde_kernel(const __grid_constant_
   __shared__ __align__(16) float sx[kTileK][kTileJ];
   __shared__ std::int32_t sg[kTileJ];
 
-  double acc_all = 0.0;
-  double acc_within = 0.0;
+  double acc_all[kFused] = {};
+  double acc_within[kFused] = {};
   for (int j0 = j_begin; j0 < j_end; j0 += kTileJ) {
     const int jn = min(kTileJ, j_end - j0);  // block-uniform, like every loop bound below
     float dist[kTileJ];
@@ -198,30 +206,41 @@ __global__ void __launch_bounds__(kRowThreads) kde_kernel(const __grid_constant_
     }
 
     // At most kTileJ terms <= 1 in float before they go into the double row sum: the CPU
-    // kernel's bound (~2e-6 nats worst case on the log-sum-exp, ~1e-7 typically).
-    float tile_all = 0.0f;
-    float tile_within = 0.0f;
+    // kernel's bound (~2e-6 nats worst case on the log-sum-exp, ~1e-7 typically). Each alpha's
+    // float sums see its terms in the same order whatever the other alphas of the item.
 #pragma unroll
-    for (int jj = 0; jj < kTileJ; ++jj) {
-      const float e = dist[jj] * neg_alpha;
-      // Terms below exp(-60) cannot move a sum >= 1: skipped, as on the CPU (NaN is skipped too).
-      if (jj < jn && e > kFloorExponent) {
-        // __expf: ~2 ulp plus |e| * 2^-24 relative for the argument's rounding, i.e. < 1e-6 on
-        // every term that matters; __expf(0) is exactly 1 (ex2.approx of +-0), so the diagonal is.
-        const float term = __expf(e);
-        tile_all += term;
-        if (sg[jj] == gi) tile_within += term;
+    for (int a = 0; a < kFused; ++a) {
+      if (a >= n_alpha) break;  // block-uniform
+      float tile_all = 0.0f;
+      float tile_within = 0.0f;
+#pragma unroll
+      for (int jj = 0; jj < kTileJ; ++jj) {
+        const float e = dist[jj] * neg_alpha[a];
+        // Terms below exp(-60) cannot move a sum >= 1: skipped, as on the CPU (NaN is skipped too).
+        if (jj < jn && e > kFloorExponent) {
+          // __expf: ~2 ulp plus |e| * 2^-24 relative for the argument's rounding, i.e. < 1e-6 on
+          // every term that matters; __expf(0) is exactly 1 (ex2.approx of +-0), so the diagonal is.
+          const float term = __expf(e);
+          tile_all += term;
+          if (sg[jj] == gi) tile_within += term;
+        }
       }
+      acc_all[a] += static_cast<double>(tile_all);
+      acc_within[a] += static_cast<double>(tile_within);
     }
-    acc_all += static_cast<double>(tile_all);
-    acc_within += static_cast<double>(tile_within);
   }
 
   if (i < n) {
-    // One atomic per row and chunk; chunks of a row run in different blocks. Addition order
+    // One atomic per row, chunk and sum; chunks of a row run in different blocks. Addition order
     // varies between runs, so results may differ in the last bits of a double (~1e-16).
-    atomicAdd(it.sum_all + i, acc_all);
-    if (it.sum_within != nullptr) atomicAdd(it.sum_within + i, acc_within);
+    const int kinds = groups != nullptr ? 2 : 1;
+#pragma unroll
+    for (int a = 0; a < kFused; ++a) {
+      if (a >= n_alpha) break;
+      double* sums = it.sums + static_cast<std::size_t>(a * kinds) * n;
+      atomicAdd(sums + i, acc_all[a]);
+      if (groups != nullptr) atomicAdd(sums + n + i, acc_within[a]);
+    }
   }
 }
 
@@ -231,8 +250,12 @@ __global__ void __launch_bounds__(kLogThreads) log_kernel(const __grid_constant_
   const Item& it = batch.item[idx];
   const int i = (block - batch.log_begin[idx]) * kLogThreads + static_cast<int>(threadIdx.x);
   if (i >= it.n) return;
-  it.out_all[i] = log(it.sum_all[i]);
-  if (it.sum_within != nullptr) it.out_within[i] = log(it.sum_within[i]);
+  const int kinds = it.groups != nullptr ? 2 : 1;
+  for (int a = 0; a < it.n_alpha; ++a) {
+    const double* sums = it.sums + static_cast<std::size_t>(a * kinds) * it.n;
+    it.out_all[a][i] = log(sums[i]);
+    if (it.groups != nullptr) it.out_within[a][i] = log(sums[it.n + i]);
+  }
 }
 
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
@@ -242,12 +265,19 @@ int to_grid(std::int64_t blocks) {
   return static_cast<int>(blocks);
 }
 
-void run_batch(const KdeItem* const* items, int count, double target_blocks, cudaStream_t stream) {
+// One pass's share of a KdeItem: alphas [first, first + count), count <= kFused.
+struct Part {
+  const KdeItem* item;
+  int first;
+  int count;
+};
+
+void run_batch(const Part* parts, int count, double target_blocks, cudaStream_t stream) {
   Batch batch{};
   batch.count = count;
 
-  // Scratch layout. Items that read the same matrix (the upper and the lower bound of one layer
-  // differ only in alpha) share one transposed copy; for d <= 1 x is its own transpose.
+  // Scratch layout. Parts that read the same matrix (the alphas of one item beyond kFused, or the
+  // same layer passed twice) share one transposed copy; for d <= 1 x is its own transpose.
   std::vector<int> copy_of(static_cast<std::size_t>(count), -1);
   std::vector<std::size_t> xt_offset(static_cast<std::size_t>(count), 0);
   std::vector<std::size_t> sum_offset(static_cast<std::size_t>(count), 0);
@@ -255,12 +285,13 @@ void run_batch(const KdeItem* const* items, int count, double target_blocks, cud
   std::size_t sum_doubles = 0;
   double total_cost = 0.0;
   for (int a = 0; a < count; ++a) {
-    const KdeItem& item = *items[a];
+    const KdeItem& item = *parts[a].item;
     const auto n = static_cast<std::size_t>(item.n);
     const auto d = static_cast<std::size_t>(item.d);
     if (item.d > 1) {
       for (int b = 0; b < a; ++b) {
-        if (items[b]->x == item.x && items[b]->n == item.n && items[b]->d == item.d) {
+        const KdeItem& other = *parts[b].item;
+        if (other.x == item.x && other.n == item.n && other.d == item.d) {
           copy_of[a] = b;
           break;
         }
@@ -270,11 +301,11 @@ void run_batch(const KdeItem* const* items, int count, double target_blocks, cud
         xt_floats += n * d;
       }
     }
-    const bool within = item.groups != nullptr && item.out_within != nullptr;
+    const bool within = item.groups != nullptr && !item.out_within.empty();
     sum_offset[a] = sum_doubles;
-    sum_doubles += within ? 2 * n : n;
+    sum_doubles += (within ? 2 * n : n) * static_cast<std::size_t>(parts[a].count);
     total_cost += static_cast<double>(ceil_div(item.n, kRowThreads)) * static_cast<double>(ceil_div(item.n, kTileJ)) *
-                  (static_cast<double>(item.d) + kExpCost);
+                  (static_cast<double>(item.d) + kExpCost * parts[a].count);
   }
   const double block_cost = std::max(kMinBlockCost, total_cost / target_blocks);
 
@@ -285,18 +316,22 @@ void run_batch(const KdeItem* const* items, int count, double target_blocks, cud
   std::int64_t kde_blocks = 0;
   std::int64_t log_blocks = 0;
   for (int a = 0; a < count; ++a) {
-    const KdeItem& item = *items[a];
+    const Part& part = parts[a];
+    const KdeItem& item = *part.item;
     Item& it = batch.item[a];
-    const bool within = item.groups != nullptr && item.out_within != nullptr;
+    const bool within = item.groups != nullptr && !item.out_within.empty();
     it.x = item.x;
     it.n = static_cast<int>(item.n);
     it.d = static_cast<int>(item.d);
-    it.neg_alpha = static_cast<float>(-item.alpha);  // as the CPU kernel rounds it
+    it.n_alpha = part.count;
+    for (int k = 0; k < part.count; ++k) {
+      const auto src = static_cast<std::size_t>(part.first + k);
+      it.neg_alpha[k] = static_cast<float>(-item.alphas[src]);  // as the CPU kernel rounds it
+      it.out_all[k] = item.out_all[src];
+      it.out_within[k] = within ? item.out_within[src] : nullptr;
+    }
     it.groups = within ? item.groups : nullptr;
-    it.sum_all = sums.get() + sum_offset[a];
-    it.sum_within = within ? it.sum_all + item.n : nullptr;
-    it.out_all = item.out_all;
-    it.out_within = within ? item.out_within : nullptr;
+    it.sums = sums.get() + sum_offset[a];
     if (item.d <= 1) {
       it.xt = item.x;
     } else if (copy_of[a] >= 0) {
@@ -307,7 +342,7 @@ void run_batch(const KdeItem* const* items, int count, double target_blocks, cud
     }
 
     const std::int64_t j_tiles = ceil_div(item.n, kTileJ);
-    const double chunk_cost = static_cast<double>(j_tiles) * (static_cast<double>(item.d) + kExpCost);
+    const double chunk_cost = static_cast<double>(j_tiles) * (static_cast<double>(item.d) + kExpCost * part.count);
     const auto wanted = static_cast<std::int64_t>(std::ceil(chunk_cost / block_cost));
     const std::int64_t chunks_wanted = std::clamp<std::int64_t>(wanted, 1, j_tiles);
     const std::int64_t tiles_per_chunk = ceil_div(j_tiles, chunks_wanted);
@@ -342,18 +377,32 @@ void run_batch(const KdeItem* const* items, int count, double target_blocks, cud
 }  // namespace
 
 void kde_log_sum_exp(const std::vector<KdeItem>& items, Stream stream) {
-  std::vector<const KdeItem*> work;
+  std::vector<Part> work;
   work.reserve(items.size());
   for (const KdeItem& item : items) {
     if (item.n < 0 || item.d < 0) throw std::invalid_argument("ibfast CUDA kde_log_sum_exp: negative n or d");
     if (item.n > kMaxExtent || item.d > kMaxExtent) {
       throw std::invalid_argument("ibfast CUDA kde_log_sum_exp: n or d above 2^30");
     }
-    if (item.n == 0) continue;
-    if (item.out_all == nullptr || (item.d > 0 && item.x == nullptr)) {
-      throw std::invalid_argument("ibfast CUDA kde_log_sum_exp: null x or out_all");
+    if (item.alphas.size() != item.out_all.size() ||
+        (!item.out_within.empty() && item.out_within.size() != item.alphas.size())) {
+      throw std::invalid_argument("ibfast CUDA kde_log_sum_exp: one out_all (and out_within) per alpha");
     }
-    work.push_back(&item);
+    if (item.alphas.size() > static_cast<std::size_t>(INT_MAX)) {
+      throw std::invalid_argument("ibfast CUDA kde_log_sum_exp: too many alphas");
+    }
+    if (item.n == 0 || item.alphas.empty()) continue;
+    if (item.d > 0 && item.x == nullptr) throw std::invalid_argument("ibfast CUDA kde_log_sum_exp: null x");
+    const bool within = item.groups != nullptr && !item.out_within.empty();
+    for (std::size_t a = 0; a < item.alphas.size(); ++a) {
+      if (item.out_all[a] == nullptr || (within && item.out_within[a] == nullptr)) {
+        throw std::invalid_argument("ibfast CUDA kde_log_sum_exp: null output");
+      }
+    }
+    const auto n_alpha = static_cast<int>(item.alphas.size());
+    for (int first = 0; first < n_alpha; first += kFused) {
+      work.push_back(Part{&item, first, std::min(kFused, n_alpha - first)});
+    }
   }
   if (work.empty()) return;
 

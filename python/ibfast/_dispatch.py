@@ -8,7 +8,7 @@ one, its current stream, and one retry after an out-of-memory error.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -197,31 +197,67 @@ def binned_row_entropy_nats(
     return float(h), list(h_given), int(k)
 
 
+LSE = tuple[Array, Array | None]  # (lse_all, lse_within or None) of one layer and alpha
+
+
+@overload
 def kde_lse_many(
     xs: Sequence[Array], alphas: Sequence[float], gids: Sequence[Array | None]
-) -> list[tuple[Array, Array | None]]:
+) -> list[LSE]: ...
+@overload
+def kde_lse_many(
+    xs: Sequence[Array], alphas: Sequence[Sequence[float]], gids: Sequence[Array | None]
+) -> list[list[LSE]]: ...
+def kde_lse_many(
+    xs: Sequence[Array], alphas: Sequence[float] | Sequence[Sequence[float]], gids: Sequence[Array | None]
+) -> list[LSE] | list[list[LSE]]:
     """Per-row log-sum-exps of validated layers (all on the CPU or all on one CUDA device);
-    on CUDA in one batched call, so that small layers fill the GPU together."""
+    on CUDA in one batched call, so that small layers fill the GPU together.
+
+    ``alphas[k]`` is layer k's alpha, giving one ``(lse_all, lse_within)`` pair, or a sequence of
+    alphas, giving a list of pairs (one per alpha) from one distance computation: every pair is
+    bit for bit what that alpha alone gives on the CPU (on CUDA up to the order of the atomic
+    float64 additions, ~1e-16).
+    """
+    per_layer: list[list[float]] = []
+    multi: list[bool] = []
+    for a in alphas:
+        if isinstance(a, (Sequence, np.ndarray)):
+            per_layer.append([float(v) for v in a])
+            multi.append(True)
+        else:
+            per_layer.append([float(a)])
+            multi.append(False)
+    out = _kde_lse_multi(xs, per_layer, gids)
+    result: list[Any] = [o if m else o[0] for m, o in zip(multi, out, strict=True)]
+    return result
+
+
+def _kde_lse_multi(
+    xs: Sequence[Array], alphas: Sequence[list[float]], gids: Sequence[Array | None]
+) -> list[list[LSE]]:
+    if len(alphas) != len(xs) or len(gids) != len(xs):
+        raise ValueError(f"got {len(xs)} matrices, {len(alphas)} alpha entries and {len(gids)} groupings")
     if not xs or not is_cuda_tensor(xs[0]):
-        out = []
-        for x, a, g in zip(xs, alphas, gids, strict=True):
-            if is_cuda_tensor(x):
-                raise ValueError("all activation matrices of one batched call must be on the same device")
-            lse_all, lse_within = _core.kde_log_sum_exp(x, a, g)
-            out.append((np.asarray(lse_all), None if lse_within is None else np.asarray(lse_within)))
-        return out
+        if any(is_cuda_tensor(x) for x in xs):
+            raise ValueError("all activation matrices of one batched call must be on the same device")
+        # One call for every matrix: their tile jobs share the threads (kde_log_sum_exp_batch).
+        batch = _core.kde_log_sum_exp_batch(list(xs), [list(a) for a in alphas], list(gids))
+        return [[(np.asarray(la), None if lw is None else np.asarray(lw)) for la, lw in pairs]
+                for pairs in batch]
     import torch
 
     device = xs[0].device
     if any(not is_cuda_tensor(x) or x.device != device for x in xs):
         raise ValueError(f"all activation matrices of one batched call must be on {device}")
-    results: list[tuple[Array, Array | None]] = []
+    results: list[list[LSE]] = []
     items = []
     for x, a, g in zip(xs, alphas, gids, strict=True):
-        sums = torch.empty(x.shape[0], dtype=torch.float64, device=device)
-        sums_within = None if g is None else torch.empty_like(sums)
-        items.append((x.data_ptr(), x.shape[0], x.shape[1], float(a), 0 if g is None else g.data_ptr(),
-                      sums.data_ptr(), 0 if sums_within is None else sums_within.data_ptr()))
-        results.append((sums, sums_within))
+        alls = [torch.empty(x.shape[0], dtype=torch.float64, device=device) for _ in a]
+        withins = [] if g is None else [torch.empty_like(t) for t in alls]
+        items.append((x.data_ptr(), x.shape[0], x.shape[1], a,
+                      0 if g is None else g.data_ptr(), [t.data_ptr() for t in alls],
+                      [t.data_ptr() for t in withins]))
+        results.append([(t, withins[k] if withins else None) for k, t in enumerate(alls)])
     on_gpu(xs[0], "kde_log_sum_exp", items)
     return results

@@ -68,17 +68,18 @@ RowEntropy binned_row_entropy(const float* x, std::int64_t n, std::int64_t d, co
                               const std::vector<const std::int32_t*>& groupings,
                               const std::vector<std::int64_t>& n_groups, Stream stream, int hash_bits = 64);
 
-// One KDE log-sum-exp problem (see ibfast::kde_log_sum_exp): x (n, d) row-major float32 on the
-// device, optional group ids (device, int32, values >= 0), outputs float64 on the device
-// (out_within may be null; it is written only when groups is not null).
+// One KDE log-sum-exp problem (see ibfast::kde_log_sum_exp_multi): x (n, d) row-major float32 on
+// the device, one or more alphas (every one from the same distances, in one pass), optional group
+// ids (device, int32, values >= 0), outputs float64 on the device: out_all[a] for alphas[a], and
+// out_within[a] when groups is given and out_within is not empty (then one per alpha).
 struct KdeItem {
   const float* x = nullptr;
   std::int64_t n = 0;
   std::int64_t d = 0;
-  double alpha = 0.0;
+  std::vector<double> alphas;
   const std::int32_t* groups = nullptr;
-  double* out_all = nullptr;
-  double* out_within = nullptr;
+  std::vector<double*> out_all;
+  std::vector<double*> out_within;
 };
 
 // Many problems in one launch sequence (layers, epochs, seeds), so that small matrices (a

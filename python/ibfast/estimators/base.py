@@ -7,13 +7,20 @@
 A subclass writes ``_estimate`` (validated layers in, results out) and ``params``; the base class
 does the intake once for every path (numpy, CPU or CUDA tensors), maps the labels and input ids
 once per distinct (N, device), and converts nats to the requested units.
+
+    many_together(estimators, Ts, labels=None, *, input_ids=None, device="auto") -> list[list[MIResult]]
+
+gives, for each estimator in order, exactly ``est.many(Ts, labels, input_ids=...)``, with one intake
+for all of them, and estimators that can share work computed together: those whose
+``_fusion_key()`` is equal (not None) go through one ``_estimate_together`` call (the KDE family:
+the upper and lower bound, or any bounds under one noise rule, from one distance computation).
 """
 
 from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any, NamedTuple
 
 from .._dispatch import Array, group_ids_like, intake
@@ -65,17 +72,21 @@ class Estimator(ABC):
         self, Ts: Sequence[Any], labels: Any = None, *, input_ids: Any = None, device: str = "auto"
     ) -> list[MIResult]:
         """Estimates for several layers over the same samples (e.g. every layer and seed of an epoch)."""
-        xs = [intake(T, device, name="T" if len(Ts) == 1 else f"Ts[{k}]") for k, T in enumerate(Ts)]
-        mapped: dict[tuple[int, str], Groups] = {}
-        groups = []
-        for x in xs:
-            key = (x.shape[0], str(getattr(x, "device", "cpu")))
-            if key not in mapped:
-                y, n_y = (None, 0) if labels is None else group_ids_like(labels, x, "labels")
-                ids, n_ids = (None, 0) if input_ids is None else group_ids_like(input_ids, x, "input_ids")
-                mapped[key] = Groups(y, n_y, ids, n_ids)
-            groups.append(mapped[key])
+        xs, groups = _intake(Ts, labels, input_ids, device)
         return self._estimate(xs, groups) if xs else []
+
+    # -- computing several estimators together (many_together) -------------------------------------
+    def _fusion_key(self) -> Hashable | None:
+        """Estimators with equal keys (not None) are computed by one ``_estimate_together`` call of
+        the first of them in ``many_together``. None (the default): computed on its own."""
+        return None
+
+    def _estimate_together(
+        self, members: list[Estimator], xs: list[Array], groups: list[Groups]
+    ) -> list[list[MIResult]]:
+        """Each member's ``_estimate(xs, groups)`` (self is members[0]; all share self's fusion
+        key). A family overrides this to share work; the results must stay the same."""
+        return [m._estimate(xs, groups) for m in members]
 
     def param_string(self) -> str:
         """``params()`` as one canonical string (JSON, sorted keys): the results tables' column."""
@@ -101,3 +112,56 @@ class Estimator(ABC):
             h_t_given_x=from_nats(h_t_given_x, u), i_ty=conv(i_ty), h_t_given_y=conv(h_t_given_y),
             details=details or {},
         )
+
+
+def _intake(
+    Ts: Sequence[Any], labels: Any, input_ids: Any, device: str
+) -> tuple[list[Array], list[Groups]]:
+    """The layers validated for their device, and each layer's groupings (mapped once per
+    distinct (N, device))."""
+    xs = [intake(T, device, name="T" if len(Ts) == 1 else f"Ts[{k}]") for k, T in enumerate(Ts)]
+    mapped: dict[tuple[int, str], Groups] = {}
+    groups = []
+    for x in xs:
+        key = (x.shape[0], str(getattr(x, "device", "cpu")))
+        if key not in mapped:
+            y, n_y = (None, 0) if labels is None else group_ids_like(labels, x, "labels")
+            ids, n_ids = (None, 0) if input_ids is None else group_ids_like(input_ids, x, "input_ids")
+            mapped[key] = Groups(y, n_y, ids, n_ids)
+        groups.append(mapped[key])
+    return xs, groups
+
+
+def many_together(
+    estimators: Sequence[Estimator], Ts: Sequence[Any], labels: Any = None, *, input_ids: Any = None,
+    device: str = "auto",
+) -> list[list[MIResult]]:
+    """``[est.many(Ts, labels, input_ids=input_ids, device=device) for est in estimators]``, the
+    same results, computed together: the layers are validated and the labels mapped once, and
+    estimators that can share work do (KDE estimators under one noise rule: every bound they ask
+    for from one pass over the pairs; see ``ibfast.estimators.kde``). An estimator class that
+    overrides ``many`` itself is called through it."""
+    ests = list(estimators)
+    for k, e in enumerate(ests):
+        if not isinstance(e, Estimator):
+            raise TypeError(f"estimators[{k}] is not an Estimator: {e!r}")
+    out: list[list[MIResult] | None] = [None] * len(ests)
+    for k, e in enumerate(ests):
+        if type(e).many is not Estimator.many:
+            out[k] = e.many(Ts, labels, input_ids=input_ids, device=device)
+    rest = [k for k in range(len(ests)) if out[k] is None]
+    if rest:
+        xs, groups = _intake(Ts, labels, input_ids, device)
+        buckets: dict[Hashable, list[int]] = {}  # in order of first appearance
+        for k in rest:
+            key = ests[k]._fusion_key()
+            buckets.setdefault(("alone", k) if key is None else ("together", key), []).append(k)
+        for ks in buckets.values():
+            members = [ests[k] for k in ks]
+            results = members[0]._estimate_together(members, xs, groups) if xs else [[] for _ in ks]
+            if len(results) != len(ks):
+                raise RuntimeError(f"{type(members[0]).__name__}._estimate_together returned "
+                                   f"{len(results)} result lists for {len(ks)} estimators")
+            for k, r in zip(ks, results, strict=True):
+                out[k] = r
+    return [r if r is not None else [] for r in out]

@@ -1,0 +1,356 @@
+"""Both KDE bounds in one pass: the multi-alpha kernel, each unordered pair once, and the
+estimator-level ``estimate_bounds`` / ``many_together``. Everything here must give the numbers of
+the separate single-alpha calls bit for bit on the CPU."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import activations, assert_binning_matches, assert_kde_matches, labels_for
+
+import ibfast
+from ibfast import _core, kernels, reference
+from ibfast.demo import demo_layers
+from ibfast.estimators.base import Estimator, many_together
+from ibfast.estimators.kde import estimate_bounds
+
+# --------------------------------------------------------------------------------------------
+# The kernel
+# --------------------------------------------------------------------------------------------
+
+# n around the 16-row padding and the 256-column tiles (one tile, a ragged last tile, several);
+# d = 300 (narrower tiles: 96 columns), 2100 (16 columns).
+SHAPES = [(1, 1), (16, 1), (15, 3), (17, 2), (255, 7), (256, 4), (257, 10), (513, 5), (1000, 33),
+          (700, 300), (130, 2100)]
+ALPHA_SETS = [(500.0, 125.0), (125.0, 500.0), (1e-3, 5e4, 1.0), (50.0,), (2.0, 2.0)]
+
+
+def _data(n, d, kind="gauss", seed=0, scale=0.1):
+    rng = np.random.default_rng(seed + 7 * n + d)
+    t = activations(kind, n, d, rng) * np.float32(scale)
+    return np.ascontiguousarray(t, dtype=np.float32), labels_for("unbalanced", n, rng)
+
+
+@pytest.mark.parametrize("alphas", ALPHA_SETS, ids=lambda a: "-".join(f"{v:g}" for v in a))
+@pytest.mark.parametrize(("n", "d"), SHAPES)
+@pytest.mark.parametrize("labels", [False, True])
+def test_multi_alpha_kernel_equals_single_alpha_bit_for_bit(n, d, alphas, labels):
+    t, y = _data(n, d, "tanh_sat")
+    g = y if labels else None
+    many = kernels.kde_log_sum_exp_multi(t, alphas, g)
+    assert len(many) == len(alphas)
+    for a, (lse_all, lse_within) in zip(alphas, many, strict=True):
+        one_all, one_within = kernels.kde_log_sum_exp(t, a, g)
+        np.testing.assert_array_equal(lse_all, one_all)
+        if labels:
+            np.testing.assert_array_equal(lse_within, one_within)
+        else:
+            assert lse_within is None and one_within is None
+
+
+@pytest.mark.parametrize(("n", "d"), [(257, 10), (1000, 3), (700, 300), (4096, 2)])
+@pytest.mark.parametrize("n_alphas", [1, 2, 3])
+def test_symmetric_and_plain_visits_give_the_same_bits(n, d, n_alphas):
+    # each unordered pair once (the default) and every ordered pair from its row: one summation order
+    t, y = _data(n, d, "gauss", scale=0.05)
+    g = y.astype(np.int32)
+    alphas = [500.0, 125.0, 20.0][:n_alphas]
+    sym = _core.kde_log_sum_exp_multi(t, alphas, g, symmetric=True)
+    plain = _core.kde_log_sum_exp_multi(t, alphas, g, symmetric=False)
+    for (sa, sw), (pa, pw) in zip(sym, plain, strict=True):
+        np.testing.assert_array_equal(sa, pa)
+        np.testing.assert_array_equal(sw, pw)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3, 8])
+def test_batch_of_matrices_equals_separate_calls_bit_for_bit(threads):
+    # several matrices in one parallel region (their tile jobs interleaved, ordered by counters);
+    # more threads than cores preempt jobs mid-way, which the ordering must survive. Repeated to
+    # give a race a chance to show.
+    rng = np.random.default_rng(11)
+    shapes = [(300, 2100), (1000, 3), (513, 40), (17, 2), (4096, 2), (700, 300), (1, 1), (2000, 7)]
+    xs = [(0.05 * rng.standard_normal(s)).astype(np.float32) for s in shapes]
+    gs = [rng.integers(0, 3, s[0]).astype(np.int32) if k % 3 else None for k, s in enumerate(shapes)]
+    alphas = [[500.0, 125.0], [2.0], [500.0, 125.0, 40.0], [1.0, 3.0], [125.0], [0.5, 0.25, 0.1, 0.05], [1.0],
+              [500.0, 125.0]]
+    want = [[_core.kde_log_sum_exp(x, a, g) for a in al] for x, g, al in zip(xs, gs, alphas, strict=True)]
+    try:
+        ibfast.set_num_threads(threads)
+        for _ in range(3):
+            for symmetric in (True, False):
+                got = _core.kde_log_sum_exp_batch(xs, alphas, gs, symmetric=symmetric)
+                for w, g_ in zip(want, got, strict=True):
+                    assert len(w) == len(g_)
+                    for (wa, ww), (ga, gw) in zip(w, g_, strict=True):
+                        np.testing.assert_array_equal(ga, wa)
+                        if ww is None:
+                            assert gw is None
+                        else:
+                            np.testing.assert_array_equal(gw, ww)
+    finally:
+        ibfast.set_num_threads(0)
+
+
+def test_batch_entry_point_checks_its_arguments():
+    x = np.zeros((4, 2), np.float32)
+    with pytest.raises(ValueError, match="one alpha list and one grouping per matrix"):
+        _core.kde_log_sum_exp_batch([x, x], [[1.0]], [None, None])
+    with pytest.raises(ValueError, match="one entry per row"):
+        _core.kde_log_sum_exp_batch([x], [[1.0]], [np.zeros(3, np.int32)])
+    assert _core.kde_log_sum_exp_batch([], [], []) == []
+    assert _core.kde_log_sum_exp_batch([x], [[]], [None]) == [[]]
+
+
+def test_multi_alpha_kernel_thread_count_does_not_change_the_bits():
+    t, y = _data(1500, 6, "gauss", scale=0.05)
+    alphas = [500.0, 125.0]
+    try:
+        ibfast.set_num_threads(1)
+        one = kernels.kde_log_sum_exp_multi(t, alphas, y)
+    finally:
+        ibfast.set_num_threads(0)
+    many = kernels.kde_log_sum_exp_multi(t, alphas, y)
+    for (oa, ow), (ma, mw) in zip(one, many, strict=True):
+        np.testing.assert_array_equal(oa, ma)
+        np.testing.assert_array_equal(ow, mw)
+
+
+@pytest.mark.parametrize("kind", ["gauss", "relu", "tanh_sat", "few", "ints"])
+@pytest.mark.parametrize(("n", "d"), [(3, 2), (257, 7), (600, 12)])
+def test_multi_alpha_kernel_matches_reference(n, d, kind):
+    t, y = _data(n, d, kind)
+    alphas = [1e-3, 50.0, 500.0, 5e4]
+    for a, (lse_all, lse_within) in zip(alphas, kernels.kde_log_sum_exp_multi(t, alphas, y), strict=True):
+        ref_all, ref_within = reference.kde_log_sum_exp(t, a, y)
+        np.testing.assert_allclose(lse_all, ref_all, rtol=1e-5, atol=2e-6)
+        np.testing.assert_allclose(lse_within, ref_within, rtol=1e-5, atol=2e-6)
+
+
+def test_multi_alpha_limits_and_empty():
+    rng = np.random.default_rng(1)
+    t = rng.standard_normal((300, 4)).astype(np.float32)
+    g = rng.integers(0, 5, size=300)
+    (tiny_all, tiny_within), (huge_all, huge_within) = kernels.kde_log_sum_exp_multi(t, [1e-12, 1e12], g)
+    np.testing.assert_allclose(tiny_all, math.log(300), rtol=1e-9)
+    np.testing.assert_allclose(tiny_within, np.log(np.bincount(g)[g]), rtol=1e-9)
+    np.testing.assert_array_equal(huge_all, 0.0)
+    np.testing.assert_array_equal(huge_within, 0.0)
+    assert kernels.kde_log_sum_exp_multi(t, []) == []
+    # d = 0 (the kernel's own case; the public API refuses empty matrices): every distance is 0
+    for lse_all, lse_within in _core.kde_log_sum_exp_multi(np.zeros((5, 0), np.float32), [1.0, 3.0],
+                                                           np.zeros(5, np.int32)):
+        np.testing.assert_allclose(lse_all, math.log(5), rtol=1e-15)
+        np.testing.assert_allclose(lse_within, math.log(5), rtol=1e-15)
+    with pytest.raises(ValueError, match="alpha"):
+        kernels.kde_log_sum_exp_multi(t, [1.0, -1.0])
+    with pytest.raises(TypeError, match="sequence"):
+        kernels.kde_log_sum_exp_multi(t, 1.0)  # type: ignore[arg-type]
+
+
+def test_many_matrices_with_several_alphas_each():
+    # the dispatch takes one alpha or a list of alphas per matrix, mixed
+    from ibfast._dispatch import kde_lse_many
+
+    t1, _ = _data(300, 3, "gauss")
+    t2, _ = _data(300, 8, "relu")
+    out = kde_lse_many([t1, t2], [[500.0, 125.0], 7.0], [None, None])  # type: ignore[list-item]
+    np.testing.assert_array_equal(out[0][1][0], kernels.kde_log_sum_exp(t1, 125.0)[0])
+    np.testing.assert_array_equal(out[1][0], kernels.kde_log_sum_exp(t2, 7.0)[0])
+
+
+# --------------------------------------------------------------------------------------------
+# estimate_bounds and many_together
+# --------------------------------------------------------------------------------------------
+
+
+def _layers():
+    """The demo net's six layers (widths 10, 7, 5, 4, 3, 2 over the 4096 12-bit inputs) and labels."""
+    layers, y = demo_layers(0)
+    return layers, y
+
+
+def _mixed_layers():
+    """Layers of different widths and value ranges over N = 700 samples."""
+    rng = np.random.default_rng(5)
+    kinds = [("tanh_sat", 9), ("relu", 4), ("gauss", 2), ("sigmoid", 6), ("few", 3)]
+    return [activations(k, 700, d, rng) * np.float32(0.3) for k, d in kinds], rng.integers(0, 3, 700)
+
+
+def _same(a: list, b: list) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        assert x == y  # every float field bit for bit
+        assert x.details == y.details
+
+
+PAIRS = {
+    "kde": (ibfast.KDE(), ibfast.KDE(bound="lower")),
+    "kde-s2=0.1": (ibfast.KDE(0.1), ibfast.KDE(0.1, bound="lower", units="nats")),
+    "adaptive-p1": (ibfast.AdaptiveKDE(), ibfast.AdaptiveKDE(bound="lower")),
+    "adaptive-p2": (ibfast.AdaptiveKDE(0.05, power=2), ibfast.AdaptiveKDE(0.05, bound="lower", power=2)),
+}
+
+
+@pytest.mark.parametrize("pair", list(PAIRS), ids=list(PAIRS))
+@pytest.mark.parametrize("labels", [False, True])
+@pytest.mark.parametrize("data", ["demo", "mixed"])
+def test_estimate_bounds_equals_the_separate_calls(pair, labels, data):
+    layers, y = _layers() if data == "demo" else _mixed_layers()
+    lab = y if labels else None
+    upper, lower = PAIRS[pair]
+    got_upper, got_lower = estimate_bounds(upper, lower, layers, lab)
+    _same(got_upper, upper.many(layers, lab))
+    _same(got_lower, lower.many(layers, lab))
+    assert all(r.estimator.endswith("_upper") for r in got_upper)
+    assert all(r.estimator.endswith("_lower") for r in got_lower)
+    assert (got_upper[0].i_ty is None) == (not labels)
+
+
+MIXED = [
+    ibfast.EBAB(),
+    ibfast.KDE(),
+    ibfast.KDE(bound="lower"),
+    ibfast.AdaptiveKDE(),
+    ibfast.AdaptiveKDE(bound="lower"),
+    ibfast.AdaptiveKDE(0.05, power=2),
+    ibfast.BinWidth(0.07),
+    ibfast.AdaptiveKDE(0.05, bound="lower", power=2),
+    ibfast.KDE(0.1, bound="lower"),  # another noise rule: a pass of its own
+    ibfast.KDE(units="nats"),  # the same rule and bound as KDE(): one alpha serves both
+]
+
+
+@pytest.mark.parametrize("labels", [False, True])
+@pytest.mark.parametrize("data", ["demo", "mixed"])
+def test_many_together_equals_many_for_each_estimator(labels, data):
+    layers, y = _layers() if data == "demo" else _mixed_layers()
+    lab = y if labels else None
+    together = many_together(MIXED, layers, lab)
+    assert len(together) == len(MIXED)
+    for est, got in zip(MIXED, together, strict=True):
+        _same(got, est.many(layers, lab))
+
+
+def test_many_together_with_input_ids_and_torch_input():
+    torch = pytest.importorskip("torch")
+    layers, y = _mixed_layers()
+    ids = np.arange(700) // 2
+    ests = [ibfast.EBAB(), ibfast.KDE(0.01), ibfast.KDE(0.01, bound="lower")]
+    tensors = [torch.from_numpy(t) for t in layers]
+    together = many_together(ests, tensors, y, input_ids=ids)
+    for est, got in zip(ests, together, strict=True):
+        _same(got, est.many(layers, y, input_ids=ids))
+
+
+def test_many_together_agrees_with_the_reference():
+    layers, y = _mixed_layers()
+    ests = [ibfast.EBAB(), ibfast.KDE(0.01), ibfast.KDE(0.01, bound="lower"), ibfast.AdaptiveKDE(),
+            ibfast.AdaptiveKDE(bound="lower"), ibfast.AdaptiveKDE(0.05, power=2),
+            ibfast.AdaptiveKDE(0.05, bound="lower", power=2)]
+    refs = [
+        lambda t: reference.ebab(t, y),
+        lambda t: reference.kde(t, y, noise_variance=0.01),
+        lambda t: reference.kde(t, y, noise_variance=0.01, bound="lower"),
+        lambda t: reference.adaptive_kde(t, y),
+        lambda t: reference.adaptive_kde(t, y, bound="lower"),
+        lambda t: reference.adaptive_kde(t, y, scale=0.05, power=2),
+        lambda t: reference.adaptive_kde(t, y, scale=0.05, bound="lower", power=2),
+    ]
+    together = many_together(ests, layers, y)
+    for est, ref, results in zip(ests, refs, together, strict=True):
+        for t, r in zip(layers, results, strict=True):
+            if est.name == "ebab":
+                assert_binning_matches(r, ref(t), context=est.name)
+            else:
+                assert_kde_matches(r, ref(t), context=f"{est!r} d={t.shape[1]}")
+
+
+def test_the_bounds_are_ordered():
+    # the Bhattacharyya bound is the lower one: I_lower <= I_upper, layer by layer
+    layers, y = _layers()
+    upper, lower = estimate_bounds(ibfast.KDE(), ibfast.KDE(bound="lower"), layers, y)
+    for u, lo in zip(upper, lower, strict=True):
+        assert lo.i_xt <= u.i_xt + 1e-12
+        assert lo.h_t <= u.h_t + 1e-12
+
+
+def test_many_together_edge_cases():
+    layers, y = _mixed_layers()
+    assert many_together([], layers, y) == []
+    assert many_together([ibfast.KDE(), ibfast.EBAB()], [], y) == [[], []]
+    # one layer; the same estimator object twice
+    kde = ibfast.KDE(0.01)
+    a, b = many_together([kde, kde], layers[:1], y)
+    _same(a, kde.many(layers[:1], y))
+    _same(b, a)
+
+
+class _CountingKDE(ibfast.KDE):
+    """A KDE that overrides ``many``: many_together must go through it."""
+
+    calls = 0
+
+    def many(self, Ts, labels=None, *, input_ids=None, device="auto"):
+        type(self).calls += 1
+        return super().many(Ts, labels, input_ids=input_ids, device=device)
+
+
+class _Constant(Estimator):
+    """A user's estimator with no fusion key: computed on its own."""
+
+    name = "constant"
+
+    def params(self):
+        return {"units": self.units}
+
+    def _estimate(self, xs, groups):
+        return [self._result(x.shape[0], i_xt=0.5, h_t=1.0, h_t_given_x=0.5) for x in xs]
+
+
+def test_many_together_respects_user_estimators():
+    layers, y = _mixed_layers()
+    counting = _CountingKDE(0.01)
+    ests = [counting, ibfast.KDE(0.01, bound="lower"), _Constant()]
+    together = many_together(ests, layers, y)
+    assert _CountingKDE.calls == 1
+    for est, got in zip(ests, together, strict=True):
+        _same(got, est.many(layers, y))
+
+
+def test_many_together_rejects_non_estimators():
+    with pytest.raises(TypeError, match=r"estimators\[1\]"):
+        many_together([ibfast.KDE(), "kde_lower"], [np.zeros((4, 2), np.float32)])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(
+    ("upper", "lower", "match"),
+    [
+        (ibfast.KDE(), ibfast.KDE(), "lower must have bound='lower'"),
+        (ibfast.KDE(bound="lower"), ibfast.KDE(bound="lower"), "upper must have bound='upper'"),
+        (ibfast.KDE(bound="lower"), ibfast.KDE(), "upper must have bound='upper'"),
+        (ibfast.KDE(1e-3), ibfast.KDE(1e-2, bound="lower"), "same noise rule"),
+        (ibfast.KDE(), ibfast.AdaptiveKDE(bound="lower"), "same noise rule"),
+        (ibfast.AdaptiveKDE(), ibfast.AdaptiveKDE(bound="lower", power=2), "same noise rule"),
+        (ibfast.AdaptiveKDE(1e-3), ibfast.AdaptiveKDE(2e-3, bound="lower"), "same noise rule"),
+    ],
+)
+def test_estimate_bounds_rejects_mismatched_pairs(upper, lower, match):
+    T = np.zeros((10, 2), np.float32)
+    with pytest.raises(ValueError, match=match):
+        estimate_bounds(upper, lower, [T])
+
+
+def test_estimate_bounds_rejects_non_kde_estimators():
+    T = np.zeros((10, 2), np.float32)
+    with pytest.raises(TypeError, match="upper must be a KDE estimator"):
+        estimate_bounds(ibfast.EBAB(), ibfast.KDE(bound="lower"), [T])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="lower must be a KDE estimator"):
+        estimate_bounds(ibfast.KDE(), "kde_lower", [T])  # type: ignore[arg-type]
+
+
+def test_exports():
+    assert ibfast.many_together is many_together
+    assert ibfast.estimate_bounds is estimate_bounds
+    assert ibfast.estimators.kde.many_together is many_together
