@@ -176,7 +176,7 @@ def test_rows_say_which_protocol_and_each_item():
     assert set(df["protocol"]) == {"ibfast"} and set(df["split"]) == {"shuffled"}
 
 
-def test_input_ids_are_passed_for_data_with_repeated_inputs():
+def test_input_ids_are_passed_for_data_with_repeated_inputs(monkeypatch):
     rng = np.random.default_rng(0)
     base = rng.integers(0, 2, size=(40, 5)).astype(np.float32)
     x = np.concatenate([base, base[:20]])  # 20 inputs appear twice
@@ -186,14 +186,15 @@ def test_input_ids_are_passed_for_data_with_repeated_inputs():
     assert exp.input_ids is not None and int(exp.input_ids.max()) + 1 == len(np.unique(x, axis=0))
     assert Experiment(_small()).input_ids is None  # all 4096 12-bit patterns are distinct
     seen = []
-    for est in exp.estimators.values():
-        many = est.many
+    import ibfast.experiment.run as run_module
 
-        def spy(Ts, labels=None, *, input_ids=None, many=many, **kw):
-            seen.append(input_ids)
-            return many(Ts, labels, input_ids=input_ids, **kw)
+    real = run_module.many_together
 
-        est.many = spy  # type: ignore[method-assign]
+    def spy(estimators, Ts, labels=None, *, input_ids=None, **kw):
+        seen.extend([input_ids] * len(estimators))
+        return real(estimators, Ts, labels, input_ids=input_ids, **kw)
+
+    monkeypatch.setattr(run_module, "many_together", spy)
     df = exp.run()
     assert len(seen) == 2 * 2 and all(ids is exp.input_ids for ids in seen)  # 2 epochs x 2 estimators
     with torch.no_grad():

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from .._backend import require_cuda
 from ..data import Dataset, split_indices
-from ..estimators import Estimator
+from ..estimators import Estimator, many_together
 from ..models import SeedBatchedMLP
 from ..models.optim import FlatAdam
 from .batches import BatchOrder
@@ -274,10 +274,12 @@ class Experiment:
         seeds_layers = [(s, k) for s in range(len(self.slots)) for k in range(len(layers))]
         matrices = [layers[k][s] for s, k in seeds_layers]
         rows = []
-        for name, est in self.estimators.items():
-            params = est.param_string()
-            # one call for every seed and layer: a single batched launch for the KDE on a GPU
-            results = est.many(matrices, labels, input_ids=self.input_ids)
+        # every estimator over every seed and layer in one call: shared intake and labels, KDE
+        # bounds under one noise rule from one distance pass, one batched launch on a GPU
+        names = list(self.estimators)
+        together = many_together(list(self.estimators.values()), matrices, labels, input_ids=self.input_ids)
+        for name, results in zip(names, together, strict=True):
+            params = self.estimators[name].param_string()
             for (s, k), r in zip(seeds_layers, results, strict=True):
                 member, seed = self.slots[s]
                 rows.append({
