@@ -161,3 +161,48 @@ def test_train_packed_grid_one_by_one(compare, train_data):
         assert n == 80
         first_layer = single[:120]  # a single seed's flat buffer starts with its 10 x 12 weights
         torch.testing.assert_close(m.weights[0][k].reshape(-1), first_layer, rtol=1e-4, atol=1e-5)
+
+
+def test_full_grid_projection(compare, train_data):
+    """The paper's full grid on this CPU, projected from measured parts (printed, target 3 h):
+    8 activations x 2 L2 x 50 seeds x 8000 epochs, 274 recorded epochs, EBAB + adaptive KDE
+    (upper) + fixed bins + KDE (upper). Training: packed models of 80 seeds (10 of them), one
+    thread. Estimation: every seed's 6 layers per recorded epoch, through many_together, on the
+    other core while training runs (the Experiment's worker thread): the slower of the two
+    decides."""
+    import ibfast
+    from ibfast.demo import demo_layers
+
+    compare.group("full grid projection: 8 activations x 2 L2 x 50 seeds x 8000 epochs, 4 estimators")
+    x, y = train_data
+    m, opt, l2 = _packed_model()
+    order = BatchOrder("fixed", m.seeds, x.shape[0])
+    train_one_epoch(m, opt, x, y, order.next_epoch(), 256, l2)  # warm-up
+    t0 = time.perf_counter()
+    for _ in range(3):
+        train_one_epoch(m, opt, x, y, order.next_epoch(), 256, l2)
+    epoch_80 = (time.perf_counter() - t0) / 3
+    layers, labels = demo_layers(0)
+    ests = [ibfast.make_estimator(n) for n in ("ebab", "adaptive_kde_upper", "fixed_range", "kde_upper")]
+    ibfast.many_together(ests, layers, labels)  # warm-up
+    threads = torch.get_num_threads()
+    ibfast.set_num_threads(1)  # the estimation thread's share of the 2 cores
+    t0 = time.perf_counter()
+    for _ in range(3):
+        ibfast.many_together(ests, layers, labels)
+    seed_epoch = (time.perf_counter() - t0) / 3
+    ibfast.set_num_threads(0)
+    torch.set_num_threads(threads)
+    train_h = 10 * 8000 * epoch_80 / 3600
+    estimate_h = 800 * 274 * seed_epoch / 3600
+
+    ibfast.set_num_threads(1)
+    compare("ibfast: one seed's recorded epoch, 4 estimators, 1 thread", ibfast.many_together, ests, layers,
+            labels, rounds=3)
+    ibfast.set_num_threads(0)
+    compare.note(f"training {epoch_80 * 1e3:.1f} ms per epoch of 80 packed seeds -> {train_h:.2f} h; "
+                 f"estimation {seed_epoch * 1e3:.1f} ms per seed and recorded epoch (6 layers, 4 estimators, "
+                 f"1 thread) -> {estimate_h:.2f} h; projected total {max(train_h, estimate_h):.2f} h "
+                 f"(sum, no overlap: {train_h + estimate_h:.2f} h)")
+    compare.check("projected grid time", f"{max(train_h, estimate_h):.2f} h", "<= 3 h",
+                  max(train_h, estimate_h) <= 3.0)
