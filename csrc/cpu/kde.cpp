@@ -267,8 +267,12 @@ struct Sweep final : SweepBase {
     }
   }
 
-  std::size_t row_x_size() const override { return static_cast<std::size_t>(std::max<std::int64_t>(L.d, 1) * kRowVecs); }
-  std::size_t col_acc_size() const override { return static_cast<std::size_t>(NA * kKinds * kResidues * (L.width / 8)); }
+  std::size_t row_x_size() const override {
+    return static_cast<std::size_t>(std::max<std::int64_t>(L.d, 1) * kRowVecs);
+  }
+  std::size_t col_acc_size() const override {
+    return static_cast<std::size_t>(NA * kKinds * kResidues * (L.width / 8));
+  }
   std::size_t plain_part_size() const override {
     return symmetric ? 0 : static_cast<std::size_t>(NA * kKinds * row_stride);
   }
