@@ -213,7 +213,8 @@ def estimate_bounds(
     of each layer: the same results as the two calls (bit for bit on the CPU).
 
     ``upper`` must have ``bound="upper"``, ``lower`` ``bound="lower"``, and both the same noise
-    rule: the same class with the same parameters except the bound (``units`` may differ).
+    rule: the same class with the same parameters except the bound (``units`` may differ). A
+    subclass that overrides ``_estimate`` computes its own way and is refused.
     """
     for name, est, bound in (("upper", upper, "upper"), ("lower", lower, "lower")):
         if not isinstance(est, KDEBase):
@@ -224,7 +225,7 @@ def estimate_bounds(
     if key is None or key != lower._fusion_key():
         raise ValueError(
             f"upper and lower must use the same noise rule (class and parameters except the bound "
-            f"and units): {upper!r} vs {lower!r}"
+            f"and units; no _estimate of their own): {upper!r} vs {lower!r}"
         )
     up, low = many_together([upper, lower], Ts, labels, input_ids=input_ids, device=device)
     return up, low
