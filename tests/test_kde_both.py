@@ -4,6 +4,7 @@ the separate single-alpha calls bit for bit on the CPU."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -309,14 +310,24 @@ class _Constant(Estimator):
         return [self._result(x.shape[0], i_xt=0.5, h_t=1.0, h_t_given_x=0.5) for x in xs]
 
 
+class _HalvedKDE(ibfast.KDE):
+    """A KDE subclass with its own ``_estimate``: never fused, always its own numbers."""
+
+    def _estimate(self, xs, groups):
+        return [dataclasses.replace(r, i_xt=r.i_xt / 2) for r in super()._estimate(xs, groups)]
+
+
 def test_many_together_respects_user_estimators():
     layers, y = _mixed_layers()
     counting = _CountingKDE(0.01)
-    ests = [counting, ibfast.KDE(0.01, bound="lower"), _Constant()]
+    ests = [counting, ibfast.KDE(0.01, bound="lower"), _Constant(), _HalvedKDE(0.01, bound="lower")]
     together = many_together(ests, layers, y)
     assert _CountingKDE.calls == 1
     for est, got in zip(ests, together, strict=True):
         _same(got, est.many(layers, y))
+    assert together[3][0].i_xt == pytest.approx(together[1][0].i_xt / 2, rel=1e-15)
+    with pytest.raises(ValueError, match="same noise rule"):
+        estimate_bounds(ibfast.KDE(0.01), _HalvedKDE(0.01, bound="lower"), layers)
 
 
 def test_many_together_rejects_non_estimators():

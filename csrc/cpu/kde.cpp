@@ -32,12 +32,13 @@ namespace {
 // columns. The tile pair (A, B), A < B, is computed once: its terms go into the rows of A (lane l
 // = j mod 8, as above) and into the columns of B, where column j's lane l adds the terms of the
 // rows i = l (mod 8) of A in increasing i: exactly the partial that row j would compute for tile
-// A. Diagonal pairs (A, A) are computed whole, row side only. Pass A is the pairs (A, B >= A),
-// run in parallel; the column side of (A, B) waits for that of (A - 1, B), and the rows of tile A
-// are made final after their pass and after every column-side addition into them. Row j of tile
-// B thus receives the partials of tiles 0..B-1 from passes 0..B-1 in order, then those of tiles
-// B.. from its own pass (stored per tile and added in order): the sequence of double additions
-// of the plain kernel. The pair count falls from T^2 tiles to T (T + 1) / 2 (T = tiles per matrix).
+// A. A diagonal pair (A, A) does the same within the tile with 16 x 16 blocks, its 16 x 16
+// diagonal blocks from both sides (Sweep::Mode). Pass A is the pairs (A, B >= A), run in
+// parallel; the column side of (A, B) waits for that of (A - 1, B), and the rows of tile A are
+// made final after their pass and after every column-side addition into them. Row j of tile B
+// thus receives the partials of tiles 0..B-1 from passes 0..B-1 in order, then those of tiles B..
+// from its own pass (stored per tile and added in order): the sequence of double additions of the
+// plain kernel. Every pair is evaluated once, except those of the 16 x 16 diagonal blocks (twice).
 //
 // ---- Scheduling -------------------------------------------------------------------------------
 //
@@ -267,8 +268,12 @@ struct Sweep final : SweepBase {
     }
   }
 
-  std::size_t row_x_size() const override { return static_cast<std::size_t>(std::max<std::int64_t>(L.d, 1) * kRowVecs); }
-  std::size_t col_acc_size() const override { return static_cast<std::size_t>(NA * kKinds * kResidues * (L.width / 8)); }
+  std::size_t row_x_size() const override {
+    return static_cast<std::size_t>(std::max<std::int64_t>(L.d, 1) * kRowVecs);
+  }
+  std::size_t col_acc_size() const override {
+    return static_cast<std::size_t>(NA * kKinds * kResidues * (L.width / 8));
+  }
   std::size_t plain_part_size() const override {
     return symmetric ? 0 : static_cast<std::size_t>(NA * kKinds * row_stride);
   }

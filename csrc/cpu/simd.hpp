@@ -144,7 +144,8 @@ inline f16 exp_nonpositive_scalef(f16 x) {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  return reinterpret_cast<f16>(_mm512_maskz_scalef_ps(0xFFFF, reinterpret_cast<__m512>(p), reinterpret_cast<__m512>(nf)));
+  const __m512 scaled = _mm512_maskz_scalef_ps(0xFFFF, reinterpret_cast<__m512>(p), reinterpret_cast<__m512>(nf));
+  return reinterpret_cast<f16>(scaled);
 }
 #endif
 

@@ -51,9 +51,10 @@ constexpr std::int64_t kMaxExtent = std::int64_t{1} << 30;
 
 // Work per block, in units of one j tile times one dimension (128 x 32 pairs, ~64 instructions
 // per thread). The exp, the skip test and the two sums cost about as much as kExpCost more
-// dimensions, per alpha. A block does at least kMinBlockCost units so that its fixed costs (finding its
-// item, loading groups, the atomics) stay a few percent; above that the j range of every item is
-// split so that a launch has about kWaves waves of resident blocks, which evens out the tail.
+// dimensions, per alpha. A block does at least kMinBlockCost units so that its fixed costs
+// (finding its item, loading groups, the atomics) stay a few percent; above that the j range of
+// every item is split so that a launch has about kWaves waves of resident blocks, which evens out
+// the tail.
 constexpr double kExpCost = 4.0;
 constexpr double kMinBlockCost = 128.0;
 constexpr double kWaves = 4.0;

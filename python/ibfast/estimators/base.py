@@ -152,13 +152,18 @@ def many_together(
     rest = [k for k in range(len(ests)) if out[k] is None]
     if rest:
         xs, groups = _intake(Ts, labels, input_ids, device)
-        buckets: dict[Hashable, list[int]] = {}  # in order of first appearance
+        buckets: dict[tuple[str, Hashable], list[int]] = {}  # in order of first appearance
         for k in rest:
             key = ests[k]._fusion_key()
             buckets.setdefault(("alone", k) if key is None else ("together", key), []).append(k)
-        for ks in buckets.values():
+        for key, ks in buckets.items():
             members = [ests[k] for k in ks]
-            results = members[0]._estimate_together(members, xs, groups) if xs else [[] for _ in ks]
+            if not xs:
+                results: list[list[MIResult]] = [[] for _ in ks]
+            elif key[0] == "alone":
+                results = [members[0]._estimate(xs, groups)]
+            else:
+                results = members[0]._estimate_together(members, xs, groups)
             if len(results) != len(ks):
                 raise RuntimeError(f"{type(members[0]).__name__}._estimate_together returned "
                                    f"{len(results)} result lists for {len(ks)} estimators")

@@ -109,9 +109,12 @@ class KDEBase(Estimator):
     def _estimate(self, xs: list[Array], groups: list[Groups]) -> list[MIResult]:
         return self._estimate_together([self], xs, groups)[0]
 
-    def _fusion_key(self) -> Hashable:
+    def _fusion_key(self) -> Hashable | None:
         """The noise rule: the class and every parameter but the bound and the units. Estimators
-        with equal keys give each layer the same s2 and are computed in one pass."""
+        with equal keys give each layer the same s2 and are computed in one pass. None (computed
+        alone) for a subclass that overrides ``_estimate``: its own computation is what counts."""
+        if type(self)._estimate is not KDEBase._estimate:
+            return None
         rule = tuple(sorted((k, v) for k, v in self.params().items() if k not in ("bound", "units")))
         return ("kde", type(self), rule)
 
@@ -210,17 +213,19 @@ def estimate_bounds(
     of each layer: the same results as the two calls (bit for bit on the CPU).
 
     ``upper`` must have ``bound="upper"``, ``lower`` ``bound="lower"``, and both the same noise
-    rule: the same class with the same parameters except the bound (``units`` may differ).
+    rule: the same class with the same parameters except the bound (``units`` may differ). A
+    subclass that overrides ``_estimate`` computes its own way and is refused.
     """
     for name, est, bound in (("upper", upper, "upper"), ("lower", lower, "lower")):
         if not isinstance(est, KDEBase):
             raise TypeError(f"{name} must be a KDE estimator (KDE, AdaptiveKDE, ...), got {est!r}")
         if est.bound != bound:
             raise ValueError(f"{name} must have bound={bound!r}, got {est!r}")
-    if upper._fusion_key() != lower._fusion_key():
+    key = upper._fusion_key()
+    if key is None or key != lower._fusion_key():
         raise ValueError(
             f"upper and lower must use the same noise rule (class and parameters except the bound "
-            f"and units): {upper!r} vs {lower!r}"
+            f"and units; no _estimate of their own): {upper!r} vs {lower!r}"
         )
     up, low = many_together([upper, lower], Ts, labels, input_ids=input_ids, device=device)
     return up, low
