@@ -36,6 +36,7 @@
 #define IBFAST_SEARCH32 1  // a kSearch32 kernel for this machine
 #endif
 
+#include "number_rows.hpp"
 #include "parallel.hpp"
 #include "simd.hpp"
 
@@ -367,31 +368,9 @@ std::int64_t binned_row_ids(const Params& p, const float* x, std::int64_t n, std
   }
 
   // 2. Group by hash: ids in order of first appearance; first[id] = the id's first row.
-  std::size_t capacity = 16;
-  while (capacity < 2 * nn) capacity <<= 1;
-  const std::size_t mask = capacity - 1;
-  std::vector<std::int32_t> slots(capacity, -1);
   std::vector<std::int32_t> first;
   first.reserve(nn);
-  auto slot_of = [&](std::uint64_t h) { return static_cast<std::size_t>(bits::mix64(h)) & mask; };
-  for (std::int64_t i = 0; i < n; ++i) {
-    const std::uint64_t h = hashes[static_cast<std::size_t>(i)];
-    std::size_t s = slot_of(h);
-    while (true) {
-      const std::int32_t r = slots[s];
-      if (r < 0) {
-        slots[s] = static_cast<std::int32_t>(i);
-        ids[i] = static_cast<std::int32_t>(first.size());
-        first.push_back(static_cast<std::int32_t>(i));
-        break;
-      }
-      if (hashes[static_cast<std::size_t>(r)] == h) {
-        ids[i] = ids[r];
-        break;
-      }
-      s = (s + 1) & mask;
-    }
-  }
+  detail::number_rows(hashes.data(), n, ids, [](std::int64_t, std::int64_t) { return true; }, &first);
 
   // 3. Verify every row against its id's first row (none to verify when all rows are distinct:
   // no parallel region, whose wake-up and barrier cost most on a busy machine).
@@ -407,26 +386,9 @@ std::int64_t binned_row_ids(const Params& p, const float* x, std::int64_t n, std
   if (collision == 0) return static_cast<std::int64_t>(first.size());
 
   // Two different rows share a hash: group again, verifying every hash match.
-  std::fill(slots.begin(), slots.end(), -1);
-  std::int32_t n_distinct = 0;
-  for (std::int64_t i = 0; i < n; ++i) {
-    const std::uint64_t h = hashes[static_cast<std::size_t>(i)];
-    std::size_t s = slot_of(h);
-    while (true) {
-      const std::int32_t r = slots[s];
-      if (r < 0) {
-        slots[s] = static_cast<std::int32_t>(i);
-        ids[i] = n_distinct++;
-        break;
-      }
-      if (hashes[static_cast<std::size_t>(r)] == h && rows_equal<M>(p, x + r * d, x + i * d, d)) {
-        ids[i] = ids[r];
-        break;
-      }
-      s = (s + 1) & mask;
-    }
-  }
-  return n_distinct;
+  return detail::number_rows(hashes.data(), n, ids, [&](std::int64_t r, std::int64_t i) {
+    return rows_equal<M>(p, x + r * d, x + i * d, d);
+  });
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "number_rows.hpp"
 #include "parallel.hpp"
 
 namespace ibfast {
@@ -39,32 +40,10 @@ std::int64_t distinct_row_ids(const std::int32_t* codes, std::int64_t n, std::in
 #pragma omp parallel for schedule(static) if (n * d >= detail::kParallelMinWork)
   for (std::int64_t i = 0; i < n; ++i) hashes[static_cast<std::size_t>(i)] = hash_row(codes + i * d, d);
 
-  // Open addressing, load factor <= 1/2; a slot holds the first row seen with its content.
-  std::size_t capacity = 16;
-  while (capacity < 2 * static_cast<std::size_t>(n)) capacity <<= 1;
-  const std::size_t mask = capacity - 1;
-  std::vector<std::int32_t> slots(capacity, -1);
   const std::size_t row_bytes = static_cast<std::size_t>(d) * sizeof(std::int32_t);
-  std::int32_t n_distinct = 0;
-  for (std::int64_t i = 0; i < n; ++i) {
-    const std::uint64_t h = hashes[static_cast<std::size_t>(i)];
-    std::size_t s = static_cast<std::size_t>(h) & mask;
-    while (true) {
-      const std::int32_t r = slots[s];
-      if (r < 0) {
-        slots[s] = static_cast<std::int32_t>(i);
-        ids[i] = n_distinct++;
-        break;
-      }
-      if (hashes[static_cast<std::size_t>(r)] == h &&
-          std::memcmp(codes + r * d, codes + i * d, row_bytes) == 0) {
-        ids[i] = ids[r];
-        break;
-      }
-      s = (s + 1) & mask;
-    }
-  }
-  return n_distinct;
+  return detail::number_rows(hashes.data(), n, ids, [&](std::int64_t r, std::int64_t i) {
+    return std::memcmp(codes + r * d, codes + i * d, row_bytes) == 0;
+  });
 }
 
 void check_row_entropy_args(std::int64_t n, std::int64_t d, const std::vector<const std::int32_t*>& groupings,
