@@ -102,13 +102,9 @@ inline f16 select(i16 mask, f16 v) { return reinterpret_cast<f16>(mask & reinter
 // normal range and then its exponent bits wrap: such lanes hold garbage, which the KDE's mask
 // discards.
 // F/I: f8/i8 or f16/i16. Lane for lane the same operations whatever the width, so the same bits.
-template <class F, class I>
-inline F exp_nonpositive_v(F x) {
-  const F t = x * 1.44269504088896341f;
-  const I n = __builtin_convertvector(t - 0.5f, I);  // round half away for t <= 0
-  const F nf = __builtin_convertvector(n, F);
-  F r = x - nf * 0.693359375f;     // ln2 split into an exact high part ...
-  r = r - nf * -2.12194440e-4f;    // ... and the rest
+// exp(r) for |r| <= ln2 / 2: its Taylor polynomial to degree 7, by Horner.
+template <class F>
+inline F exp_reduced(F r) {
   F p = F{} + 1.0f / 5040.0f;  // a splat (constant-folded)
   p = p * r + 1.0f / 720.0f;
   p = p * r + 1.0f / 120.0f;
@@ -117,6 +113,17 @@ inline F exp_nonpositive_v(F x) {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
+  return p;
+}
+
+template <class F, class I>
+inline F exp_nonpositive_v(F x) {
+  const F t = x * 1.44269504088896341f;
+  const I n = __builtin_convertvector(t - 0.5f, I);  // round half away for t <= 0
+  const F nf = __builtin_convertvector(n, F);
+  F r = x - nf * 0.693359375f;     // ln2 split into an exact high part ...
+  r = r - nf * -2.12194440e-4f;    // ... and the rest
+  const F p = exp_reduced(r);
   const I scale = (n + 127) << 23;
   return p * reinterpret_cast<F>(scale);
 }
@@ -136,14 +143,7 @@ inline f16 exp_nonpositive_scalef(f16 x) {
   const f16 nf = reinterpret_cast<f16>(_mm512_maskz_roundscale_ps(0xFFFF, h, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC));
   f16 r = x - nf * 0.693359375f;
   r = r - nf * -2.12194440e-4f;
-  f16 p = f16{} + 1.0f / 5040.0f;
-  p = p * r + 1.0f / 720.0f;
-  p = p * r + 1.0f / 120.0f;
-  p = p * r + 1.0f / 24.0f;
-  p = p * r + 1.0f / 6.0f;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
+  const f16 p = exp_reduced(r);
   const __m512 scaled = _mm512_maskz_scalef_ps(0xFFFF, reinterpret_cast<__m512>(p), reinterpret_cast<__m512>(nf));
   return reinterpret_cast<f16>(scaled);
 }
