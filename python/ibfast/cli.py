@@ -35,12 +35,13 @@ def configs_from_args(args: argparse.Namespace) -> list[Any]:
     import tomllib
 
     from .experiment.config import configs_from_dict
+    from .plugins import load_plugins
 
     base: dict[str, Any] = {}
     if args.config:
         with open(args.config, "rb") as fh:
             base = tomllib.load(fh)
-    base["plugins"] = [*_as_list(base.get("plugins", [])), *(args.plugin or [])]
+    load_plugins(args.plugin or [])  # the file's own plugins are imported by configs_from_dict
     flags = {
         "data": args.data, "data_path": args.data_path, "epochs": args.epochs,
         "batch_size": args.batch_size, "lr": args.lr, "device": args.device,
@@ -55,10 +56,6 @@ def configs_from_args(args: argparse.Namespace) -> list[Any]:
     base.update({k: v for k, v in flags.items() if v is not None})
     # activation and l2 may be lists (one run per pair); flags replace the file's lists
     return configs_from_dict(base, args.activation, args.l2)
-
-
-def _as_list(v: Any) -> list[Any]:
-    return list(v) if isinstance(v, (list, tuple)) else [v]
 
 
 def _progress_factory(enabled: bool) -> Callable[[Any], Callable[[int, int], None] | None]:
