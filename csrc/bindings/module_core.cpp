@@ -7,4 +7,5 @@ PYBIND11_MODULE(_core, m) {
   ibfast::bindings::register_entropy(m);
   ibfast::bindings::register_kde(m);
   ibfast::bindings::register_info(m);
+  ibfast::bindings::register_activations(m);
 }

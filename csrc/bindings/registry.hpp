@@ -9,6 +9,7 @@ void register_binning(pybind11::module_& m);
 void register_entropy(pybind11::module_& m);
 void register_kde(pybind11::module_& m);
 void register_info(pybind11::module_& m);
+void register_activations(pybind11::module_& m);
 
 // Arrays come from ibfast's Python layer already validated and C-contiguous with the exact
 // dtype; `noconvert` on every array argument makes a direct call with anything else a TypeError

@@ -13,9 +13,11 @@ A parametric activation has ``n_params`` learnable values per unit and seed, all
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -35,6 +37,7 @@ class ActivationSpec:
     ibfast_gain: float | None = None  # this package's former gain; None becomes gain
     n_params: int = 0                # learnable parameters per unit and seed
     init_param: float = 0.0          # their initial value
+    kernel: int | None = None        # ibfast._core's compiled kind (built-ins only: KERNEL_KINDS)
 
     def __post_init__(self) -> None:
         if self.ibfast_gain is None:
@@ -108,16 +111,29 @@ def prelu(z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
     return torch.where(z >= 0, z, a * z)
 
 
-register("tanh", torch.tanh, 1.0)
-register("relu", torch.relu, 2.0)
-register("elu", F.elu, 2.0)
-register("softplus", F.softplus, 2.0)
-register("centred_softplus", lambda t: F.softplus(t) - _LN2, 2.0)
-register("softsign", F.softsign, 1.0)
-register("leaky_relu", F.leaky_relu, 2.0)
-register("swish", F.silu, 2.0)
-register("silu", F.silu, 2.0)
-register("sigmoid", torch.sigmoid, 1.0)
-register("abs", torch.abs, 1.0, ibfast_gain=2.0)
-register("prelu", prelu, 2.0, n_params=1, init_param=0.0)  # starts as ReLU
-register("linear", lambda t: t, 1.0)
+# ibfast/activations.hpp's ActivationKind of each built-in: models compute these (on CPU float32)
+# in one compiled pass for all seeds (models/fused.py). Registering a name anew drops its kernel.
+KERNEL_KINDS = {
+    "linear": 0, "tanh": 1, "relu": 2, "elu": 3, "softplus": 4, "centred_softplus": 5,
+    "softsign": 6, "leaky_relu": 7, "swish": 8, "silu": 8, "sigmoid": 9, "abs": 10, "prelu": 11,
+}
+
+
+def _builtin(name: str, fn: Activation, gain: float, **kwargs: Any) -> None:
+    register(name, fn, gain, **kwargs)
+    _REGISTRY[name] = dataclasses.replace(_REGISTRY[name], kernel=KERNEL_KINDS[name])
+
+
+_builtin("tanh", torch.tanh, 1.0)
+_builtin("relu", torch.relu, 2.0)
+_builtin("elu", F.elu, 2.0)
+_builtin("softplus", F.softplus, 2.0)
+_builtin("centred_softplus", lambda t: F.softplus(t) - _LN2, 2.0)
+_builtin("softsign", F.softsign, 1.0)
+_builtin("leaky_relu", F.leaky_relu, 2.0)
+_builtin("swish", F.silu, 2.0)
+_builtin("silu", F.silu, 2.0)
+_builtin("sigmoid", torch.sigmoid, 1.0)
+_builtin("abs", torch.abs, 1.0, ibfast_gain=2.0)
+_builtin("prelu", prelu, 2.0, n_params=1, init_param=0.0)  # starts as ReLU
+_builtin("linear", lambda t: t, 1.0)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import torch
 
-from . import activations
+from . import activations, fused
 
 
 def truncated_normal_(t: torch.Tensor, std: float, generator: torch.Generator) -> torch.Tensor:
@@ -58,6 +58,11 @@ class SeedBatchedMLP(torch.nn.Module):
     ``init_gain`` picks the init gains (see ``reset_parameters``). A parametric activation (PReLU)
     gets ``act_params[k]`` of shape (S, width_k, n_params) for hidden layer k (the list is empty
     otherwise); ``l2_penalty`` covers them only with ``l2_on_activation_params``.
+
+    With ``fused_activations`` (the default), a packed or parametric model's built-in activations
+    of CPU float32 layers run as one compiled pass over all seeds, forward and backward
+    (models/fused.py: within a few ulp of torch's functions); False, a single parameter-free
+    activation, or any activation of your own calls the torch functions.
     """
 
     def __init__(
@@ -71,6 +76,7 @@ class SeedBatchedMLP(torch.nn.Module):
         *,
         init_gain: str = "authors",
         l2_on_activation_params: bool = False,
+        fused_activations: bool = True,
     ) -> None:
         super().__init__()
         self.init_gain = activations.check_init_gain_rule(init_gain)
@@ -91,6 +97,12 @@ class SeedBatchedMLP(torch.nn.Module):
                        _runs(self.specs)]
         self._block_sizes = [b - a for _, a, b in self.blocks]
         self.spec = self.specs[0]
+        # Where torch would need several ops per layer (a packed model's blocks, an activation's
+        # parameters), built-in activations of CPU float32 layers run as one compiled pass over
+        # all seeds (models/fused.py). A single parameter-free activation keeps its one torch op:
+        # the compiled pass's Python autograd hop costs more than it saves there.
+        several_ops = len(self.blocks) > 1 or any(spec.n_params > 0 for spec in self.specs)
+        self._kernel_kinds = fused.kernel_kinds(self.specs) if fused_activations and several_ops else None
         self.widths = widths
         # Every weight, bias and activation parameter is a leaf Parameter aliasing a slice of one
         # flat buffer, so the optimiser (FlatAdam) updates all of them with a few ops on the
@@ -162,7 +174,10 @@ class SeedBatchedMLP(torch.nn.Module):
         last = len(self.weights) - 1
         for layer in range(last):
             z = torch.baddbmm(self.biases[layer], self.weights[layer], h)
-            if len(self.blocks) == 1:
+            if self._kernel_kinds is not None and fused.can_fuse(z):
+                h = fused.packed_activation(z, self._kernel_kinds,
+                                            self.act_params[layer] if self.act_params else None)
+            elif len(self.blocks) == 1:
                 h = self._activate(self.spec, z, layer, 0, z.shape[0])
             else:  # packed: each block of seeds through its own activation. split, not slicing:
                 # a slice's backward fills a zero tensor of the whole size per block, split's

@@ -1,0 +1,95 @@
+#include <pybind11/stl.h>
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "ibfast/activations.hpp"
+#include "registry.hpp"
+
+namespace py = pybind11;
+
+namespace ibfast::bindings {
+
+namespace {
+
+LayerShape layer_shape(const carray<float>& z, const char* name) {
+  if (z.ndim() != 3) {
+    throw std::invalid_argument(std::string("ibfast activations: ") + name + " must be (seeds, width, n), got " +
+                                std::to_string(z.ndim()) + "-D");
+  }
+  return LayerShape{static_cast<std::int64_t>(z.shape(0)), static_cast<std::int64_t>(z.shape(1)),
+                    static_cast<std::int64_t>(z.shape(2))};
+}
+
+void same_shape(const carray<float>& a, LayerShape shape, const char* name) {
+  const LayerShape other = layer_shape(a, name);
+  if (other.seeds != shape.seeds || other.width != shape.width || other.n != shape.n) {
+    throw std::invalid_argument(std::string("ibfast activations: ") + name + " must have the shape of z");
+  }
+}
+
+void check_kinds_length(const carray<std::int32_t>& kinds, LayerShape shape) {
+  if (kinds.ndim() != 1 || static_cast<std::int64_t>(kinds.shape(0)) != shape.seeds) {
+    throw std::invalid_argument("ibfast activations: kinds must hold one kind per seed");
+  }
+}
+
+// The (seeds, width, k >= 1) parameters' first column, as a pointer and a stride; null for none.
+std::int64_t param_stride(const std::optional<carray<float>>& params, LayerShape shape) {
+  if (!params) return 0;
+  if (params->ndim() != 3 || static_cast<std::int64_t>(params->shape(0)) != shape.seeds ||
+      static_cast<std::int64_t>(params->shape(1)) != shape.width || params->shape(2) < 1) {
+    throw std::invalid_argument("ibfast activations: params must be (seeds, width, k >= 1)");
+  }
+  return static_cast<std::int64_t>(params->shape(2));
+}
+
+}  // namespace
+
+void register_activations(py::module_& m) {
+  m.def(
+      "activations_forward",
+      [](const carray<float>& z, carray<float>& h, const carray<std::int32_t>& kinds,
+         const std::optional<carray<float>>& params) {
+        const LayerShape shape = layer_shape(z, "z");
+        same_shape(h, shape, "h");
+        check_kinds_length(kinds, shape);
+        const std::int64_t stride = param_stride(params, shape);
+        const float* p = params ? params->data() : nullptr;
+        float* out = h.mutable_data();
+        py::gil_scoped_release release;  // the arrays are kept alive by the argument list
+        activations_forward(z.data(), out, shape, kinds.data(), p, stride);
+      },
+      py::arg("z").noconvert(), py::arg("h").noconvert(), py::arg("kinds").noconvert(),
+      py::arg("params").noconvert() = py::none(),
+      "h[s] = activation kinds[s] of z[s] for a (seeds, width, n) layer (ibfast.models.fused).");
+
+  m.def(
+      "activations_backward",
+      [](const carray<float>& z, const carray<float>& h, const carray<float>& grad_h, carray<float>& grad_z,
+         const carray<std::int32_t>& kinds, const std::optional<carray<float>>& params,
+         std::optional<carray<float>>& grad_params) {
+        const LayerShape shape = layer_shape(z, "z");
+        same_shape(h, shape, "h");
+        same_shape(grad_h, shape, "grad_h");
+        same_shape(grad_z, shape, "grad_z");
+        check_kinds_length(kinds, shape);
+        const std::int64_t stride = param_stride(params, shape);
+        if (params.has_value() != grad_params.has_value() ||
+            (grad_params && param_stride(grad_params, shape) != stride)) {
+          throw std::invalid_argument("ibfast activations: grad_params must match params");
+        }
+        const float* p = params ? params->data() : nullptr;
+        float* gp = grad_params ? grad_params->mutable_data() : nullptr;
+        float* out = grad_z.mutable_data();
+        py::gil_scoped_release release;
+        activations_backward(z.data(), h.data(), grad_h.data(), out, shape, kinds.data(), p, gp, stride);
+      },
+      py::arg("z").noconvert(), py::arg("h").noconvert(), py::arg("grad_h").noconvert(),
+      py::arg("grad_z").noconvert(), py::arg("kinds").noconvert(), py::arg("params").noconvert() = py::none(),
+      py::arg("grad_params").noconvert() = py::none(),
+      "grad_z = grad_h * activation'(z) and prelu's parameter gradients (ibfast.models.fused).");
+}
+
+}  // namespace ibfast::bindings

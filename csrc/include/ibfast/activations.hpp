@@ -1,0 +1,48 @@
+// Elementwise activations of a packed model (several activations, one per block of seeds) in one
+// pass per layer, forward and backward, so a packed training step is not a split, one torch op
+// per block and a concatenation per layer and direction.
+//
+// Layout: the layer is (S, W, n) row-major (seed, unit, sample; the feature-major layout of
+// SeedBatchedMLP), kinds[s] is seed s's ActivationKind, and prelu's slope of seed s and unit w is
+// params[(s * W + w) * param_stride] (the (S, W, k) activation parameters, first column).
+#pragma once
+#include <cstdint>
+
+namespace ibfast {
+
+// The numbering is part of the Python API (ibfast.models.activations.KERNEL_KINDS).
+enum class ActivationKind : std::int32_t {
+  linear = 0,
+  tanh = 1,
+  relu = 2,
+  elu = 3,               // alpha = 1
+  softplus = 4,          // beta = 1
+  centred_softplus = 5,  // softplus - ln 2
+  softsign = 6,
+  leaky_relu = 7,        // negative slope 0.01
+  silu = 8,              // z * sigmoid(z), also "swish"
+  sigmoid = 9,
+  abs = 10,
+  prelu = 11,            // z >= 0 ? z : a * z
+};
+constexpr std::int32_t kActivationKinds = 12;
+
+struct LayerShape {
+  std::int64_t seeds = 0;
+  std::int64_t width = 0;
+  std::int64_t n = 0;
+};
+
+// h = act_s(z) for every seed s. NaN in z gives NaN in h.
+void activations_forward(const float* z, float* h, LayerShape shape, const std::int32_t* kinds,
+                         const float* params, std::int64_t param_stride);
+
+// grad_z = grad_h * act_s'(z) (h = act_s(z) from the forward pass, used where the derivative is
+// cheapest from it); for prelu seeds also grad_params[(s * W + w) * param_stride] = sum over the
+// samples of grad_h * z where z < 0, accumulated in double. Other entries of grad_params are
+// left as they are (grad_params may be null when no seed is prelu).
+void activations_backward(const float* z, const float* h, const float* grad_h, float* grad_z,
+                          LayerShape shape, const std::int32_t* kinds, const float* params,
+                          float* grad_params, std::int64_t param_stride);
+
+}  // namespace ibfast

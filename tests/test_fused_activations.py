@@ -1,0 +1,189 @@
+"""The compiled activations of packed models (ibfast.models.fused, csrc/cpu/activations.cpp):
+every built-in against torch in float64, their derivatives, torch's conventions at the kinks,
+NaN, prelu's slope gradients, whole models against the torch path, and bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+import torch.nn.functional as F  # noqa: E402
+
+from ibfast import _core  # noqa: E402
+from ibfast.models import SeedBatchedMLP, activations, fused  # noqa: E402
+
+# The float64 definitions, independent of the package's registry.
+DEFINITIONS = {
+    "linear": lambda t: t,
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+    "elu": F.elu,
+    "softplus": F.softplus,
+    "centred_softplus": lambda t: F.softplus(t) - math.log(2.0),
+    "softsign": F.softsign,
+    "leaky_relu": F.leaky_relu,
+    "swish": F.silu,
+    "silu": F.silu,
+    "sigmoid": torch.sigmoid,
+    "abs": torch.abs,
+}
+
+
+def _values() -> np.ndarray:
+    rng = np.random.default_rng(7)
+    return np.concatenate([
+        rng.normal(0.0, 3.0, 20000), rng.normal(0.0, 1e-3, 4000), np.linspace(-100.0, 100.0, 4001),
+        [1e-30, -1e-30, 1e-8, -1e-8, 20.0, -20.0, 87.0, -87.0, 88.0, -88.0, 200.0, -200.0],
+    ]).astype(np.float32)
+
+
+def _forward(kind: int, z: np.ndarray, params: np.ndarray | None = None) -> np.ndarray:
+    zz = np.ascontiguousarray(z, dtype=np.float32).reshape(1, 1, -1)
+    h = np.empty_like(zz)
+    _core.activations_forward(zz, h, np.array([kind], np.int32), params)
+    return h.ravel()
+
+
+def _derivative(kind: int, z: np.ndarray) -> np.ndarray:
+    zz = np.ascontiguousarray(z, dtype=np.float32).reshape(1, 1, -1)
+    h = np.empty_like(zz)
+    kinds = np.array([kind], np.int32)
+    _core.activations_forward(zz, h, kinds)
+    grad = np.empty_like(zz)
+    _core.activations_backward(zz, h, np.ones_like(zz), grad, kinds)
+    return grad.ravel()
+
+
+def _exact(name: str, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    t = torch.from_numpy(z.astype(np.float64)).requires_grad_()
+    out = DEFINITIONS[name](t)
+    out.sum().backward()
+    assert t.grad is not None
+    return out.detach().numpy(), t.grad.numpy()
+
+
+@pytest.mark.parametrize("name", sorted(DEFINITIONS))
+def test_each_activation_and_derivative_match_float64_torch(name):
+    z = _values()
+    kind = activations.KERNEL_KINDS[name]
+    h_ref, d_ref = _exact(name, z)
+    # Relative to the float32 spacing of the value, plus its rounding from float32 z: a few ulp,
+    # like torch's own float32 kernels. centred_softplus cancels near 0 (softplus ~ ln 2) and tanh'
+    # and sigmoid' are 1 - h^2 and h (1 - h) of a rounded h, as in torch: an absolute float32
+    # error of the order of the larger term is all that is defined there.
+    # Below the normal floats (exp(z) for z < -87) the kernel flushes to 0: an error of at most
+    # the smallest normal float, times |z| for swish.
+    flush = 2e-38 * np.maximum(1.0, np.abs(z))
+    scale = {"centred_softplus": np.maximum(np.abs(h_ref), math.log(2.0))}.get(name, np.abs(h_ref))
+    ulp = np.spacing(scale.astype(np.float32))
+    np.testing.assert_array_less(np.abs(_forward(kind, z) - h_ref), 4.5 * ulp + flush)
+    d_scale = np.maximum(np.abs(d_ref), 1.0 if name in ("tanh", "sigmoid", "swish", "silu") else 0.0)
+    d_ulp = np.spacing(d_scale.astype(np.float32))
+    np.testing.assert_array_less(np.abs(_derivative(kind, z) - d_ref), 8 * d_ulp + flush)
+
+
+@pytest.mark.parametrize("name", sorted(DEFINITIONS))
+def test_derivatives_at_zero_follow_torch_float32(name):
+    z = torch.tensor([0.0, -0.0], requires_grad=True)
+    DEFINITIONS[name](z).sum().backward()
+    assert z.grad is not None
+    ours = _derivative(activations.KERNEL_KINDS[name], z.detach().numpy())
+    np.testing.assert_array_equal(ours, z.grad.numpy())
+
+
+@pytest.mark.parametrize("name", sorted(DEFINITIONS))
+def test_nan_in_gives_nan_out(name):
+    h = _forward(activations.KERNEL_KINDS[name], np.array([np.nan, 1.0, -1.0], np.float32))
+    assert np.isnan(h[0]) and np.isfinite(h[1:]).all()
+
+
+def test_prelu_values_and_both_gradients_against_torch_where():
+    rng = np.random.default_rng(3)
+    z = torch.from_numpy(rng.normal(size=(3, 4, 37)).astype(np.float32)).requires_grad_()
+    a = torch.from_numpy(rng.normal(0.2, 0.1, size=(3, 4, 1)).astype(np.float32)).requires_grad_()
+    g = torch.from_numpy(rng.normal(size=(3, 4, 37)).astype(np.float32))
+    kinds = np.full(3, activations.KERNEL_KINDS["prelu"], np.int32)
+    h = fused.packed_activation(z, kinds, a)
+    h.backward(g)
+    z_ref = z.detach().double().requires_grad_()
+    a_ref = a.detach().double().requires_grad_()
+    ref = activations.prelu(z_ref, a_ref)
+    ref.backward(g.double())
+    torch.testing.assert_close(h.detach().double(), ref.detach(), rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(z.grad.double(), z_ref.grad, rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(a.grad.double(), a_ref.grad, rtol=1e-5, atol=1e-6)  # a 37-term sum
+
+
+PACKED = ["tanh", "relu", "elu", "softplus", "centred_softplus", "swish", "abs", "prelu", "sigmoid",
+          "softsign", "leaky_relu", "linear"]
+
+
+def _model(fused_activations: bool) -> SeedBatchedMLP:
+    names = [a for a in PACKED for _ in range(2)]
+    m = SeedBatchedMLP(5, (6, 4), 3, names, list(range(len(names))), fused_activations=fused_activations)
+    with torch.no_grad():  # slopes away from 0, so prelu differs from relu
+        for p in m.act_params:
+            p.uniform_(0.05, 0.3, generator=torch.Generator().manual_seed(1))
+    return m
+
+
+def test_a_packed_model_gives_the_torch_paths_outputs_and_gradients():
+    x = torch.from_numpy(np.random.default_rng(0).normal(size=(50, 5)).astype(np.float32))
+    grads, outputs = [], []
+    for use in (True, False):
+        m = _model(use)
+        assert (m._kernel_kinds is not None) == use
+        hidden, logits = m.forward_all(x)
+        (logits.square().sum() + sum(h.sum() for h in hidden)).backward()
+        outputs.append([*hidden, logits])
+        grads.append([p.grad.clone() for p in m.parameters()])
+    for a, b in zip(*outputs, strict=True):
+        torch.testing.assert_close(a, b, rtol=2e-6, atol=2e-6)
+    for a, b in zip(*grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_which_models_take_the_compiled_pass():
+    assert SeedBatchedMLP(3, (4,), 2, ["tanh", "relu"], [0, 1])._kernel_kinds is not None  # packed
+    assert SeedBatchedMLP(3, (4,), 2, "prelu", [0])._kernel_kinds is not None  # parameters
+    assert SeedBatchedMLP(3, (4,), 2, "tanh", [0, 1])._kernel_kinds is None  # one torch op already
+    assert SeedBatchedMLP(3, (4,), 2, ["tanh", "relu"], [0, 1], fused_activations=False)._kernel_kinds is None
+
+
+def test_an_activation_registered_anew_loses_its_kernel(monkeypatch):
+    monkeypatch.setitem(activations._REGISTRY, "tanh", activations._REGISTRY["tanh"])
+    activations.register("tanh", lambda t: 2.0 * torch.tanh(t), 1.0)
+    assert activations.get("tanh").kernel is None
+    m = SeedBatchedMLP(3, (4,), 2, ["tanh", "relu"], [0, 1])
+    assert m._kernel_kinds is None  # the user's function runs, not the built-in kernel
+    hidden, _ = m.forward_all(torch.ones(2, 3))
+    z = torch.baddbmm(m.biases[0][:1], m.weights[0][:1], torch.ones(1, 3, 2))
+    torch.testing.assert_close(hidden[0][0], (2.0 * torch.tanh(z[0])).T)
+
+
+def test_a_cuda_or_float64_layer_keeps_torchs_functions():
+    assert not fused.can_fuse(torch.zeros(2, 2, 2, dtype=torch.float64))
+    with pytest.raises(TypeError, match="CPU float32"):
+        fused.packed_activation(torch.zeros(1, 2, 2, dtype=torch.float64), np.array([1], np.int32))
+
+
+def test_bad_kinds_and_shapes_are_value_errors():
+    z = np.zeros((2, 3, 4), np.float32)
+    h = np.empty_like(z)
+    with pytest.raises(ValueError, match="unknown activation kind 12"):
+        _core.activations_forward(z, h, np.array([1, 12], np.int32))
+    with pytest.raises(ValueError, match="one kind per seed"):
+        _core.activations_forward(z, h, np.array([1], np.int32))
+    with pytest.raises(ValueError, match="prelu needs"):
+        _core.activations_forward(z, h, np.array([11, 1], np.int32))
+    with pytest.raises(ValueError, match="shape of z"):
+        _core.activations_forward(z, np.empty((2, 3, 5), np.float32), np.array([1, 1], np.int32))
+    with pytest.raises(ValueError, match=r"params must be \(seeds, width"):
+        _core.activations_forward(z, h, np.array([11, 1], np.int32), np.zeros((2, 3, 0), np.float32))
+    with pytest.raises(TypeError):  # float64 is not silently converted
+        _core.activations_forward(z.astype(np.float64), h, np.array([1, 1], np.int32))
+    with pytest.raises(ValueError, match=r"z must be \(2, width, N\)"):
+        fused.packed_activation(torch.zeros(3, 2, 2), np.array([1, 1], np.int32))
