@@ -43,18 +43,19 @@ def _values() -> np.ndarray:
 def _forward(kind: int, z: np.ndarray, params: np.ndarray | None = None) -> np.ndarray:
     zz = np.ascontiguousarray(z, dtype=np.float32).reshape(1, 1, -1)
     h = np.empty_like(zz)
-    _core.activations_forward(zz, h, np.array([kind], np.int32), params)
+    _core.activations_forward(zz, h, None, np.array([kind], np.int32), params)
     return h.ravel()
 
 
 def _derivative(kind: int, z: np.ndarray) -> np.ndarray:
     zz = np.ascontiguousarray(z, dtype=np.float32).reshape(1, 1, -1)
-    h = np.empty_like(zz)
+    h, derivative = np.empty_like(zz), np.empty_like(zz)
     kinds = np.array([kind], np.int32)
-    _core.activations_forward(zz, h, kinds)
+    _core.activations_forward(zz, h, derivative, kinds)
     grad = np.empty_like(zz)
-    _core.activations_backward(zz, h, np.ones_like(zz), grad, kinds)
-    return grad.ravel()
+    _core.activations_backward(zz, derivative, np.full_like(zz, 2.0), grad, kinds)
+    np.testing.assert_array_equal(grad, 2.0 * derivative)  # the backward pass: one multiply
+    return derivative.ravel()
 
 
 def _exact(name: str, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -174,16 +175,20 @@ def test_bad_kinds_and_shapes_are_value_errors():
     z = np.zeros((2, 3, 4), np.float32)
     h = np.empty_like(z)
     with pytest.raises(ValueError, match="unknown activation kind 12"):
-        _core.activations_forward(z, h, np.array([1, 12], np.int32))
+        _core.activations_forward(z, h, None, np.array([1, 12], np.int32))
     with pytest.raises(ValueError, match="one kind per seed"):
-        _core.activations_forward(z, h, np.array([1], np.int32))
+        _core.activations_forward(z, h, None, np.array([1], np.int32))
     with pytest.raises(ValueError, match="prelu needs"):
-        _core.activations_forward(z, h, np.array([11, 1], np.int32))
+        _core.activations_forward(z, h, None, np.array([11, 1], np.int32))
+    with pytest.raises(ValueError, match="prelu needs"):
+        _core.activations_backward(z, h, h, h.copy(), np.array([11, 1], np.int32))
     with pytest.raises(ValueError, match="shape of z"):
-        _core.activations_forward(z, np.empty((2, 3, 5), np.float32), np.array([1, 1], np.int32))
+        _core.activations_forward(z, np.empty((2, 3, 5), np.float32), None, np.array([1, 1], np.int32))
+    with pytest.raises(ValueError, match="derivative must have the shape of z"):
+        _core.activations_forward(z, h, np.empty((2, 3, 5), np.float32), np.array([1, 1], np.int32))
     with pytest.raises(ValueError, match=r"params must be \(seeds, width"):
-        _core.activations_forward(z, h, np.array([11, 1], np.int32), np.zeros((2, 3, 0), np.float32))
+        _core.activations_forward(z, h, None, np.array([11, 1], np.int32), np.zeros((2, 3, 0), np.float32))
     with pytest.raises(TypeError):  # float64 is not silently converted
-        _core.activations_forward(z.astype(np.float64), h, np.array([1, 1], np.int32))
+        _core.activations_forward(z.astype(np.float64), h, None, np.array([1, 1], np.int32))
     with pytest.raises(ValueError, match=r"z must be \(2, width, N\)"):
         fused.packed_activation(torch.zeros(3, 2, 2), np.array([1, 1], np.int32))

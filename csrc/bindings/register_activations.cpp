@@ -35,7 +35,7 @@ void check_kinds_length(const carray<std::int32_t>& kinds, LayerShape shape) {
   }
 }
 
-// The (seeds, width, k >= 1) parameters' first column, as a pointer and a stride; null for none.
+// The stride of the (seeds, width, k >= 1) parameters' first column; 0 for none.
 std::int64_t param_stride(const std::optional<carray<float>>& params, LayerShape shape) {
   if (!params) return 0;
   if (params->ndim() != 3 || static_cast<std::int64_t>(params->shape(0)) != shape.seeds ||
@@ -50,46 +50,42 @@ std::int64_t param_stride(const std::optional<carray<float>>& params, LayerShape
 void register_activations(py::module_& m) {
   m.def(
       "activations_forward",
-      [](const carray<float>& z, carray<float>& h, const carray<std::int32_t>& kinds,
-         const std::optional<carray<float>>& params) {
+      [](const carray<float>& z, carray<float>& h, std::optional<carray<float>>& derivative,
+         const carray<std::int32_t>& kinds, const std::optional<carray<float>>& params) {
         const LayerShape shape = layer_shape(z, "z");
         same_shape(h, shape, "h");
+        if (derivative) same_shape(*derivative, shape, "derivative");
         check_kinds_length(kinds, shape);
         const std::int64_t stride = param_stride(params, shape);
         const float* p = params ? params->data() : nullptr;
         float* out = h.mutable_data();
+        float* d = derivative ? derivative->mutable_data() : nullptr;
         py::gil_scoped_release release;  // the arrays are kept alive by the argument list
-        activations_forward(z.data(), out, shape, kinds.data(), p, stride);
+        activations_forward(z.data(), out, d, shape, kinds.data(), p, stride);
       },
-      py::arg("z").noconvert(), py::arg("h").noconvert(), py::arg("kinds").noconvert(),
-      py::arg("params").noconvert() = py::none(),
-      "h[s] = activation kinds[s] of z[s] for a (seeds, width, n) layer (ibfast.models.fused).");
+      py::arg("z").noconvert(), py::arg("h").noconvert(), py::arg("derivative").noconvert(),
+      py::arg("kinds").noconvert(), py::arg("params").noconvert() = py::none(),
+      "h[s] = activation kinds[s] of z[s] for a (seeds, width, n) layer, and its derivative there unless "
+      "derivative is None (ibfast.models.fused).");
 
   m.def(
       "activations_backward",
-      [](const carray<float>& z, const carray<float>& h, const carray<float>& grad_h, carray<float>& grad_z,
-         const carray<std::int32_t>& kinds, const std::optional<carray<float>>& params,
-         std::optional<carray<float>>& grad_params) {
+      [](const carray<float>& z, const carray<float>& derivative, const carray<float>& grad_h,
+         carray<float>& grad_z, const carray<std::int32_t>& kinds, std::optional<carray<float>>& grad_params) {
         const LayerShape shape = layer_shape(z, "z");
-        same_shape(h, shape, "h");
+        same_shape(derivative, shape, "derivative");
         same_shape(grad_h, shape, "grad_h");
         same_shape(grad_z, shape, "grad_z");
         check_kinds_length(kinds, shape);
-        const std::int64_t stride = param_stride(params, shape);
-        if (params.has_value() != grad_params.has_value() ||
-            (grad_params && param_stride(grad_params, shape) != stride)) {
-          throw std::invalid_argument("ibfast activations: grad_params must match params");
-        }
-        const float* p = params ? params->data() : nullptr;
+        const std::int64_t stride = param_stride(grad_params, shape);
         float* gp = grad_params ? grad_params->mutable_data() : nullptr;
         float* out = grad_z.mutable_data();
         py::gil_scoped_release release;
-        activations_backward(z.data(), h.data(), grad_h.data(), out, shape, kinds.data(), p, gp, stride);
+        activations_backward(z.data(), derivative.data(), grad_h.data(), out, shape, kinds.data(), gp, stride);
       },
-      py::arg("z").noconvert(), py::arg("h").noconvert(), py::arg("grad_h").noconvert(),
-      py::arg("grad_z").noconvert(), py::arg("kinds").noconvert(), py::arg("params").noconvert() = py::none(),
-      py::arg("grad_params").noconvert() = py::none(),
-      "grad_z = grad_h * activation'(z) and prelu's parameter gradients (ibfast.models.fused).");
+      py::arg("z").noconvert(), py::arg("derivative").noconvert(), py::arg("grad_h").noconvert(),
+      py::arg("grad_z").noconvert(), py::arg("kinds").noconvert(), py::arg("grad_params").noconvert() = py::none(),
+      "grad_z = grad_h * derivative and prelu's slope gradients into grad_params (ibfast.models.fused).");
 }
 
 }  // namespace ibfast::bindings

@@ -103,7 +103,7 @@ f16 forward_one(f16 z, f16 a) {
     case ActivationKind::linear: return z;
     case ActivationKind::tanh: return tanh_v(z);
     case ActivationKind::relu: return z < 0.0f ? zero : z;  // NaN stays NaN
-    case ActivationKind::elu: return z > 0.0f ? z : expm1_neg(z < 0.0f ? z : zero);
+    case ActivationKind::elu: return z > 0.0f ? z : expm1_neg(z > 0.0f ? zero : z);
     case ActivationKind::softplus: return softplus_v(z);
     case ActivationKind::centred_softplus: return softplus_v(z) - kLn2;
     case ActivationKind::softsign: return z / (1.0f + abs_v(z));
@@ -117,7 +117,8 @@ f16 forward_one(f16 z, f16 a) {
 }
 
 // d act / dz at z, given h = act(z). At the kinks the convention of torch's kernels: relu and
-// abs 0 at 0, elu and prelu 1 (z >= 0 side), leaky_relu 0.01.
+// abs 0 at 0, elu and prelu 1 (z >= 0 side), leaky_relu 0.01. Computed beside forward_one, the
+// exp they share (softplus, silu, elu, sigmoid) is computed once.
 template <ActivationKind kind>
 f16 derivative_one(f16 z, f16 h, f16 a) {
   const f16 one = simd::splat16(1.0f);
@@ -192,7 +193,7 @@ void check_kinds(const std::int32_t* kinds, std::int64_t seeds, const float* par
                                   " for seed " + std::to_string(s));
     }
     if (kinds[s] == static_cast<std::int32_t>(ActivationKind::prelu) && params == nullptr) {
-      throw std::invalid_argument("ibfast activations: prelu needs its parameters");
+      throw std::invalid_argument("ibfast activations: prelu needs its parameters (their gradients, backward)");
     }
   }
 }
@@ -210,8 +211,8 @@ void for_rows(LayerShape shape, RowFn row_fn) {
 
 }  // namespace
 
-void activations_forward(const float* z, float* h, LayerShape shape, const std::int32_t* kinds,
-                         const float* params, std::int64_t param_stride) {
+void activations_forward(const float* z, float* h, float* derivative, LayerShape shape,
+                         const std::int32_t* kinds, const float* params, std::int64_t param_stride) {
   check_kinds(kinds, shape.seeds, params);
   const std::int64_t n = shape.n;
   for_rows(shape, [&](std::int64_t s, std::int64_t r) {
@@ -219,43 +220,40 @@ void activations_forward(const float* z, float* h, LayerShape shape, const std::
     const f16 a = simd::splat16(kind == ActivationKind::prelu ? params[r * param_stride] : 0.0f);
     const float* zr = z + r * n;
     float* hr = h + r * n;
+    float* dr = derivative == nullptr ? nullptr : derivative + r * n;
     with_kind(kind, [&](auto k) {
+      constexpr ActivationKind K = decltype(k)::value;
       for_blocks(n, [&](std::int64_t i, int count) {
         const f16 v = load_part(zr + i, count);
-        const f16 out = forward_one<decltype(k)::value>(v, a);
+        const f16 out = forward_one<K>(v, a);
         store_part(hr + i, v != v ? v : out, count);  // NaN in, NaN out, whatever the kind
+        if (dr != nullptr) store_part(dr + i, derivative_one<K>(v, out, a), count);
       });
     });
   });
 }
 
-void activations_backward(const float* z, const float* h, const float* grad_h, float* grad_z,
-                          LayerShape shape, const std::int32_t* kinds, const float* params,
-                          float* grad_params, std::int64_t param_stride) {
-  check_kinds(kinds, shape.seeds, params);
+void activations_backward(const float* z, const float* derivative, const float* grad_h, float* grad_z,
+                          LayerShape shape, const std::int32_t* kinds, float* grad_params,
+                          std::int64_t param_stride) {
+  check_kinds(kinds, shape.seeds, grad_params);
   const std::int64_t n = shape.n;
   for_rows(shape, [&](std::int64_t s, std::int64_t r) {
-    const auto kind = static_cast<ActivationKind>(kinds[s]);
-    const bool prelu = kind == ActivationKind::prelu;
-    const f16 a = simd::splat16(prelu ? params[r * param_stride] : 0.0f);
-    const float* zr = z + r * n;
-    const float* hr = h + r * n;
+    const float* dr = derivative + r * n;
     const float* gr = grad_h + r * n;
     float* out = grad_z + r * n;
-    double slope_grad = 0.0;
-    with_kind(kind, [&](auto k) {
-      constexpr ActivationKind K = decltype(k)::value;
-      for_blocks(n, [&](std::int64_t i, int count) {
-        const f16 zv = load_part(zr + i, count);
-        const f16 g = load_part(gr + i, count);
-        store_part(out + i, g * derivative_one<K>(zv, load_part(hr + i, count), a), count);
-        if constexpr (K == ActivationKind::prelu) {  // padded lanes hold z = 0: they add nothing
-          const f16 contrib = zv < 0.0f ? g * zv : simd::splat16(0.0f);
-          for (int l = 0; l < kW; ++l) slope_grad += static_cast<double>(contrib[l]);
-        }
-      });
+    for_blocks(n, [&](std::int64_t i, int count) {
+      store_part(out + i, load_part(gr + i, count) * load_part(dr + i, count), count);
     });
-    if (prelu && grad_params != nullptr) grad_params[r * param_stride] = static_cast<float>(slope_grad);
+    if (kinds[s] != static_cast<std::int32_t>(ActivationKind::prelu)) return;
+    const float* zr = z + r * n;
+    double slope_grad = 0.0;  // padded lanes hold z = 0: they add nothing
+    for_blocks(n, [&](std::int64_t i, int count) {
+      const f16 zv = load_part(zr + i, count);
+      const f16 contrib = zv < 0.0f ? load_part(gr + i, count) * zv : simd::splat16(0.0f);
+      for (int l = 0; l < kW; ++l) slope_grad += static_cast<double>(contrib[l]);
+    });
+    grad_params[r * param_stride] = static_cast<float>(slope_grad);
   });
 }
 

@@ -33,16 +33,18 @@ struct LayerShape {
   std::int64_t n = 0;
 };
 
-// h = act_s(z) for every seed s. NaN in z gives NaN in h.
-void activations_forward(const float* z, float* h, LayerShape shape, const std::int32_t* kinds,
-                         const float* params, std::int64_t param_stride);
+// h = act_s(z) for every seed s; NaN in z gives NaN in h. With derivative non-null, also
+// derivative = act_s'(z) (what the backward pass multiplies by: computed here, beside the
+// function, the exp they share is taken once).
+void activations_forward(const float* z, float* h, float* derivative, LayerShape shape,
+                         const std::int32_t* kinds, const float* params, std::int64_t param_stride);
 
-// grad_z = grad_h * act_s'(z) (h = act_s(z) from the forward pass, used where the derivative is
-// cheapest from it); for prelu seeds also grad_params[(s * W + w) * param_stride] = sum over the
-// samples of grad_h * z where z < 0, accumulated in double. Other entries of grad_params are
-// left as they are (grad_params may be null when no seed is prelu).
-void activations_backward(const float* z, const float* h, const float* grad_h, float* grad_z,
-                          LayerShape shape, const std::int32_t* kinds, const float* params,
-                          float* grad_params, std::int64_t param_stride);
+// grad_z = grad_h * derivative (from activations_forward); for prelu seeds also
+// grad_params[(s * W + w) * param_stride] = sum over the samples of grad_h * z where z < 0,
+// accumulated in double. Other entries of grad_params are left as they are (it may be null when
+// no seed is prelu).
+void activations_backward(const float* z, const float* derivative, const float* grad_h, float* grad_z,
+                          LayerShape shape, const std::int32_t* kinds, float* grad_params,
+                          std::int64_t param_stride);
 
 }  // namespace ibfast

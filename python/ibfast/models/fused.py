@@ -47,22 +47,26 @@ class _PackedActivation(torch.autograd.Function):
         z = z.contiguous()
         params = None if params is None else params.contiguous()
         h = torch.empty_like(z)
-        _core.activations_forward(_array(z), h.numpy(), kinds, None if params is None else _array(params))
+        # The derivative comes out of the same pass (the exp it shares with the function); the
+        # backward pass is then one multiply. Not computed when no gradient is asked for.
+        derivative = torch.empty_like(z) if any(ctx.needs_input_grad[:2]) else None
+        _core.activations_forward(_array(z), h.numpy(), None if derivative is None else derivative.numpy(),
+                                  kinds, None if params is None else _array(params))
         ctx.kinds = kinds
-        ctx.save_for_backward(z, h, params)
+        ctx.param_shape = None if params is None else params.shape
+        ctx.save_for_backward(z, derivative)
         return h
 
     @staticmethod
     def backward(ctx: Any, grad_h: torch.Tensor) -> tuple[Any, ...]:  # type: ignore[override]
-        z, h, params = ctx.saved_tensors
+        z, derivative = ctx.saved_tensors
         grad_h = grad_h.contiguous()
         grad_z = torch.empty_like(z)
-        grad_params = None if params is None else torch.zeros_like(params)
-        _core.activations_backward(
-            _array(z), _array(h), _array(grad_h), grad_z.numpy(), ctx.kinds,
-            None if params is None else _array(params),
-            None if grad_params is None else grad_params.numpy(),
-        )
+        grad_params = None
+        if ctx.param_shape is not None:
+            grad_params = torch.zeros(ctx.param_shape, dtype=z.dtype)
+        _core.activations_backward(_array(z), _array(derivative), _array(grad_h), grad_z.numpy(), ctx.kinds,
+                                   None if grad_params is None else grad_params.numpy())
         return grad_z, grad_params, None
 
 
