@@ -21,7 +21,7 @@ torch = pytest.importorskip("torch")
 from ibfast.data import generate  # noqa: E402
 from ibfast.experiment import Experiment, ExperimentConfig  # noqa: E402
 from ibfast.experiment.batches import BatchOrder  # noqa: E402
-from ibfast.experiment.run import train_one_epoch  # noqa: E402
+from ibfast.experiment.train import train_one_epoch  # noqa: E402
 from ibfast.models import SeedBatchedMLP  # noqa: E402
 from ibfast.models.optim import FlatAdam  # noqa: E402
 

@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 from ibfast.experiment.batches import BatchOrder  # noqa: E402
-from ibfast.experiment.run import train_one_epoch  # noqa: E402
+from ibfast.experiment.train import train_one_epoch  # noqa: E402
 from ibfast.models import SeedBatchedMLP, activations  # noqa: E402
 from ibfast.models.mlp import truncated_normal_  # noqa: E402
 from ibfast.models.optim import FlatAdam  # noqa: E402

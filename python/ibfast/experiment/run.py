@@ -8,6 +8,7 @@ a CPU the two overlap, training on ``torch_threads`` threads and the kernels on 
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .._backend import require_cuda
 from ..data import Dataset, split_indices
@@ -24,8 +24,10 @@ from ..models import SeedBatchedMLP
 from ..models.optim import FlatAdam
 from .batches import BatchOrder
 from .config import ExperimentConfig
+from .graphed import GraphedEpoch
 from .schedule import log_spaced_epochs
 from .setup import build_estimators, load_dataset, repeated_input_ids, run_columns
+from .train import cross_entropy, train_one_epoch
 
 ProgressFn = Callable[[int, int], None]
 _MAX_PENDING = 8  # recorded epochs waiting for the estimation thread before training waits
@@ -37,55 +39,6 @@ class RunTimings:
     record_s: float = 0.0
     estimate_wait_s: float = 0.0
     steps: int = 0
-
-
-def cross_entropy(logits_t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of every sample for feature-major logits (S, C, B) and labels (S, B).
-
-    The softmax runs over the class axis, which is not the contiguous one: torch's CPU
-    log_softmax over a short contiguous last axis (C = 2) is an order of magnitude slower.
-    """
-    logp = F.log_softmax(logits_t, dim=1)
-    return -logp.gather(1, y.unsqueeze(1)).squeeze(1)
-
-
-def train_one_epoch(
-    model: SeedBatchedMLP,
-    optimiser: FlatAdam,
-    x_train: torch.Tensor,
-    y_train: torch.Tensor,
-    order: torch.Tensor,
-    batch_size: int,
-    l2: float | torch.Tensor = 0.0,
-) -> int:
-    """One pass over the training set in mini-batches: seed s's batches are consecutive slices
-    of ``order[s]`` (an (S, n_train) permutation, e.g. from ``BatchOrder.next_epoch()``).
-
-    The loss is the sum over seeds of each seed's mean cross-entropy (+ l2 * its penalty), so
-    every seed gets exactly its own gradient; ``l2`` is one strength, or one per seed (an (S,)
-    tensor: a packed model of several configurations). Returns the number of optimiser steps.
-    """
-    n_train, n_seeds = x_train.shape[0], model.n_seeds
-    if tuple(order.shape) != (n_seeds, n_train):
-        raise ValueError(f"order must be ({n_seeds}, {n_train}), got {tuple(order.shape)}")
-    order = order.to(x_train.device)
-    steps = 0
-    for start in range(0, n_train, batch_size):
-        idx = order[:, start:start + batch_size].reshape(-1)
-        # index_select is several times faster than advanced indexing on CPU
-        xb = x_train.index_select(0, idx).view(n_seeds, -1, x_train.shape[1]).transpose(1, 2)
-        yb = y_train.index_select(0, idx).view(n_seeds, -1)
-        _, logits_t = model.forward_features(xb, keep_hidden=False)
-        loss = cross_entropy(logits_t, yb).mean(dim=1).sum()
-        if isinstance(l2, torch.Tensor):
-            loss = loss + (l2 * model.l2_penalty()).sum()
-        elif l2 > 0:
-            loss = loss + l2 * model.l2_penalty().sum()
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        steps += 1
-    return steps
 
 
 # Packed configurations may differ in these keys only: one model trains them all, an activation
@@ -106,10 +59,15 @@ class Experiment:
     seeds get its activation and L2 strength, and each seed's numbers are those of its own run
     (to float rounding of the batched matmuls, as for seeds). ``run_members()`` splits the table
     back per configuration.
+
+    On a CUDA device, each epoch's optimiser steps replay from one CUDA graph (``GraphedEpoch``;
+    ``cuda_graphs=False`` trains eagerly; ``used_cuda_graphs`` says which ran): the same numbers to
+    float rounding, without a launch per kernel. Should the capture fail, training goes on eagerly
+    with a warning.
     """
 
     def __init__(self, config: ExperimentConfig | Sequence[ExperimentConfig],
-                 dataset: Dataset | None = None) -> None:
+                 dataset: Dataset | None = None, *, cuda_graphs: bool = True) -> None:
         members = [config] if isinstance(config, ExperimentConfig) else list(config)
         if not members:
             raise ValueError("an experiment needs at least one configuration")
@@ -118,6 +76,10 @@ class Experiment:
         if differing:
             raise ValueError(f"packed configurations may differ only in {', '.join(PACKABLE_KEYS)}; "
                              f"these differ: {', '.join(differing)}")
+        if not isinstance(cuda_graphs, bool):
+            raise TypeError(f"cuda_graphs must be a bool, got {type(cuda_graphs).__name__}")
+        self.cuda_graphs = cuda_graphs
+        self.used_cuda_graphs = False
         self.members = members
         # seed slots of the model: (configuration index, seed) in configuration order
         self.slots = [(i, seed) for i, m in enumerate(members) for seed in m.seeds]
@@ -207,6 +169,7 @@ class Experiment:
         record = set(self.record.tolist())
         before = self.protocol.record_timing == "before"
 
+        graphed = self._graphed_epoch(model, optimiser, x_train, y_train, l2) if on_gpu else None
         pending: list[Future[list[dict[str, Any]]]] = []
         rows: list[dict[str, Any]] = []
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -214,9 +177,12 @@ class Experiment:
                 if before and epoch in record:  # the network as it enters epoch e (0: untrained)
                     self._record_epoch(epoch, model, x_all, y_all, pool, pending, rows, on_gpu)
                 t0 = time.perf_counter()
-                self.timings.steps += train_one_epoch(
-                    model, optimiser, x_train, y_train, batches.next_epoch(), c.batch_size, l2
-                )
+                if graphed is not None:
+                    self.timings.steps += graphed.run_epoch(batches.next_epoch())
+                else:
+                    self.timings.steps += train_one_epoch(
+                        model, optimiser, x_train, y_train, batches.next_epoch(), c.batch_size, l2
+                    )
                 self.timings.train_s += time.perf_counter() - t0
                 if not before and epoch in record:  # the network after epoch e's updates
                     self._record_epoch(epoch, model, x_all, y_all, pool, pending, rows, on_gpu)
@@ -227,6 +193,20 @@ class Experiment:
                 rows.extend(fut.result())
             self.timings.estimate_wait_s += time.perf_counter() - t2
         return rows
+
+    def _graphed_epoch(self, model: SeedBatchedMLP, optimiser: FlatAdam, x_train: torch.Tensor,
+                       y_train: torch.Tensor, l2: float | torch.Tensor) -> GraphedEpoch | None:
+        """The epoch as a CUDA graph, or None (not asked for, or the capture failed: eager then)."""
+        self.used_cuda_graphs = False
+        if not self.cuda_graphs:
+            return None
+        try:
+            graphed = GraphedEpoch(model, optimiser, x_train, y_train, self.config.batch_size, l2)
+        except RuntimeError as e:  # the model and optimiser are restored: eager training is exact
+            warnings.warn(f"CUDA graph capture failed ({e}); training eagerly", RuntimeWarning, stacklevel=3)
+            return None
+        self.used_cuda_graphs = True
+        return graphed
 
     def _record_epoch(
         self, epoch: int, model: SeedBatchedMLP, x_all: torch.Tensor, y_all: torch.Tensor,

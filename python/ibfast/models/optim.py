@@ -32,12 +32,35 @@ class FlatAdam:
         self.m = torch.zeros_like(flat)
         self.v = torch.zeros_like(flat)
         self.t = 0
+        self._t_device: torch.Tensor | None = None  # step_on_device's count (float64, on the device)
         base = flat.data_ptr()
         for p in params:
             offset = (p.data_ptr() - base) // flat.element_size()
             if not (0 <= offset and offset + p.numel() <= flat.numel()):
                 raise ValueError("every parameter must alias a slice of the flat buffer")
             p.grad = self.grad[offset:offset + p.numel()].view(p.shape)
+
+    def prepare_device_step(self) -> None:
+        """Put the step count on the buffer's device for ``step_on_device`` (before any capture:
+        a tensor made from a Python value cannot be captured)."""
+        self._t_device = torch.tensor(float(self.t), dtype=torch.float64, device=self.flat.device)
+
+    def snapshot(self) -> tuple[torch.Tensor, ...]:
+        """Copies of the parameters, moments, gradient and step counts (see ``restore``)."""
+        t_device = self._t_device.clone() if self._t_device is not None else torch.tensor(0.0)
+        return (self.flat.clone(), self.m.clone(), self.v.clone(), self.grad.clone(), t_device,
+                torch.tensor(self.t))
+
+    def restore(self, state: tuple[torch.Tensor, ...]) -> None:
+        """Back to a ``snapshot``, in place (the buffers' addresses stay: captured graphs and the
+        parameters' views keep pointing at them)."""
+        flat, m, v, grad, t_device, t = state
+        with torch.no_grad():
+            for mine, saved in ((self.flat, flat), (self.m, m), (self.v, v), (self.grad, grad)):
+                mine.copy_(saved)
+            if self._t_device is not None:
+                self._t_device.copy_(t_device)
+        self.t = int(t)
 
     def zero_grad(self) -> None:
         self.grad.zero_()
@@ -52,3 +75,21 @@ class FlatAdam:
         bias2_sqrt = math.sqrt(1 - b2**self.t)
         denom = (self.v.sqrt() / bias2_sqrt).add_(self.eps)
         self.flat.addcdiv_(self.m, denom, value=-self.lr / bias1)
+
+    @torch.no_grad()
+    def step_on_device(self) -> None:
+        """``step`` with the step count and the bias corrections on the buffer's device: no host
+        value enters the update, so a CUDA graph can capture it and replay it at any step (``step``
+        bakes its Python bias corrections into each call). Needs ``prepare_device_step`` first;
+        advances ``t`` too (a replayed graph does not: its caller adds the steps)."""
+        if self._t_device is None:
+            raise RuntimeError("call prepare_device_step() before step_on_device()")
+        self.t += 1
+        t = self._t_device.add_(1.0)
+        b1, b2 = self.betas
+        self.m.mul_(b1).add_(self.grad, alpha=1 - b1)
+        self.v.mul_(b2).addcmul_(self.grad, self.grad, value=1 - b2)
+        bias1 = 1.0 - torch.pow(b1, t)
+        bias2_sqrt = torch.sqrt(1.0 - torch.pow(b2, t))
+        denom = (self.v.sqrt() / bias2_sqrt.to(self.v.dtype)).add_(self.eps)
+        self.flat.addcdiv_(self.m * (-self.lr / bias1).to(self.m.dtype), denom)
