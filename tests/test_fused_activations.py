@@ -101,6 +101,46 @@ def test_nan_in_gives_nan_out(name):
     assert np.isnan(h[0]) and np.isfinite(h[1:]).all()
 
 
+def test_swish_derivative_where_one_minus_sigmoid_would_cancel():
+    z = np.linspace(8.0, 25.0, 200001).astype(np.float32)  # 1 - s(z) is tiny there
+    _, d_ref = _exact("silu", z)
+    err = np.abs(_derivative(activations.KERNEL_KINDS["silu"], z) - d_ref)
+    np.testing.assert_array_less(err, 3 * np.spacing(np.float32(1.0)))
+
+
+@pytest.mark.parametrize("name", sorted(DEFINITIONS))
+def test_nan_and_infinities_follow_torch_float32(name):
+    """NaN, +-inf in: the values and derivatives of torch's float32 autograd (softsign' at +-inf,
+    NaN in torch, is the limit 0 here; NaN derivatives count as equal)."""
+    z = torch.tensor([math.nan, math.inf, -math.inf], requires_grad=True)
+    h_ref = DEFINITIONS[name](z)
+    h_ref.sum().backward()
+    assert z.grad is not None
+    kind = activations.KERNEL_KINDS[name]
+    np.testing.assert_array_equal(_forward(kind, z.detach().numpy()), h_ref.detach().numpy())
+    d_ref = z.grad.numpy().copy()
+    if name == "softsign":
+        d_ref[1:] = 0.0
+    np.testing.assert_array_equal(_derivative(kind, z.detach().numpy()), d_ref)
+
+
+def test_prelu_backward_may_write_over_its_inputs():
+    rng = np.random.default_rng(5)
+    z = rng.normal(size=(2, 3, 21)).astype(np.float32)
+    kinds = np.full(2, activations.KERNEL_KINDS["prelu"], np.int32)
+    params = rng.uniform(0.1, 0.3, size=(2, 3, 1)).astype(np.float32)
+    h, d = np.empty_like(z), np.empty_like(z)
+    _core.activations_forward(z, h, d, kinds, params)
+    g = rng.normal(size=z.shape).astype(np.float32)
+    apart, apart_slopes = np.empty_like(z), np.zeros_like(params)
+    _core.activations_backward(z, d, g, apart, kinds, apart_slopes)
+    over_z, slopes = z.copy(), np.zeros_like(params)
+    _core.activations_backward(over_z, d, g, over_z, kinds, slopes)  # grad_z is z's buffer
+    np.testing.assert_array_equal(over_z, apart)
+    np.testing.assert_array_equal(slopes, apart_slopes)
+    np.testing.assert_allclose(slopes[..., 0], np.where(z < 0, g * z, 0.0).sum(axis=2), rtol=1e-5)
+
+
 def test_prelu_values_and_both_gradients_against_torch_where():
     rng = np.random.default_rng(3)
     z = torch.from_numpy(rng.normal(size=(3, 4, 37)).astype(np.float32)).requires_grad_()
@@ -145,6 +185,36 @@ def test_a_packed_model_gives_the_torch_paths_outputs_and_gradients():
         torch.testing.assert_close(a, b, rtol=2e-6, atol=2e-6)
     for a, b in zip(*grads, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_no_grad_computes_no_derivative_and_the_same_values(monkeypatch):
+    m = _model(True)
+    x = torch.ones(4, 5)
+    with torch.no_grad():
+        want = m.forward_all(x)[1]
+    calls = []
+    forward = _core.activations_forward
+
+    def spy(z, h, derivative, *args):
+        calls.append(derivative is None)
+        return forward(z, h, derivative, *args)
+
+    monkeypatch.setattr(_core, "activations_forward", spy)
+    with torch.no_grad():
+        got = m.forward_all(x)[1]
+    assert calls == [True, True]  # both hidden layers, no derivative under no_grad
+    torch.testing.assert_close(got, want, rtol=0, atol=0)
+    m.forward_all(x)
+    assert calls[2:] == [False, False]
+
+
+def test_a_double_backward_raises_instead_of_dropping_the_second_derivative():
+    z = torch.randn(2, 3, 5, requires_grad=True)
+    h = fused.packed_activation(z, np.array([1, 2], np.int32))
+    with pytest.raises(RuntimeError, match="no second derivative"):  # create_graph asks for one
+        torch.autograd.grad(h.sum(), z, create_graph=True)
+    (g,) = torch.autograd.grad(fused.packed_activation(z, np.array([1, 2], np.int32)).sum(), z)
+    assert g.grad_fn is None and torch.isfinite(g).all()
 
 
 def test_which_models_take_the_compiled_pass():

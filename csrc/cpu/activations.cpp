@@ -28,12 +28,13 @@ inline f16 copysign_v(f16 magnitude, f16 sign) {
   return reinterpret_cast<f16>(reinterpret_cast<i16>(magnitude) | s);
 }
 
-// exp(x) for x <= 0; 0 below -87 (where exp leaves the normal floats: the flush torch's kernels
-// would do under denormals-are-zero; the activations below never need a value that small).
+// exp(x) for x <= 0; 0 below -87 (near where exp leaves the normal floats, -87.3: the flush
+// torch's kernels would do under denormals-are-zero; no activation here needs a value that
+// small); NaN stays NaN. Only lanes in [-87, 0] reach the integer conversion of the exponent.
 inline f16 exp_neg(f16 x) {
-  const i16 tiny = x < -87.0f;
-  const f16 e = simd::exp_nonpositive_v<f16, i16>(tiny ? simd::splat16(-87.0f) : x);
-  return tiny ? simd::splat16(0.0f) : e;
+  const i16 in_range = x >= -87.0f;  // false for NaN
+  const f16 e = simd::exp_nonpositive_v<f16, i16>(in_range ? x : simd::splat16(-87.0f));
+  return x != x ? x : (in_range ? e : simd::splat16(0.0f));
 }
 
 // exp(x) - 1 for x <= 0, without the cancellation of exp(x) - 1 near 0: there its Taylor
@@ -126,8 +127,8 @@ f16 derivative_one(f16 z, f16 h, f16 a) {
   switch (kind) {  // a constant: one case is compiled per instantiation
     case ActivationKind::linear: return one;
     case ActivationKind::tanh: return 1.0f - h * h;
-    case ActivationKind::relu: return h > 0.0f ? one : zero;
-    case ActivationKind::elu: return z > 0.0f ? one : exp_neg(z > 0.0f ? zero : z);
+    case ActivationKind::relu: return h <= 0.0f ? zero : one;  // NaN: 1, as torch
+    case ActivationKind::elu: return z <= 0.0f ? exp_neg(z > 0.0f ? zero : z) : one;
     case ActivationKind::softplus:
     case ActivationKind::centred_softplus: return sigmoid_v(z);
     case ActivationKind::softsign: {
@@ -135,13 +136,17 @@ f16 derivative_one(f16 z, f16 h, f16 a) {
       return 1.0f / (d * d);
     }
     case ActivationKind::leaky_relu: return z > 0.0f ? one : simd::splat16(0.01f);
-    case ActivationKind::silu: {
-      const f16 s = sigmoid_v(z);
-      return s * (1.0f + z * (1.0f - s));
+    case ActivationKind::silu: {  // s (1 + z (1 - s)), 1 - s from the exp, not by cancellation
+      const f16 e = exp_neg(-abs_v(z));
+      const f16 p = 1.0f / (1.0f + e);
+      const i16 positive = z >= 0.0f;
+      const f16 s = positive ? p : e * p;
+      const f16 one_minus_s = positive ? e * p : p;
+      return s * (1.0f + z * one_minus_s);
     }
     case ActivationKind::sigmoid: return h * (1.0f - h);
     case ActivationKind::abs: return z > 0.0f ? one : (z < 0.0f ? -one : zero);
-    case ActivationKind::prelu: return z < 0.0f ? a : one;
+    case ActivationKind::prelu: return z >= 0.0f ? one : a;  // NaN: a, as torch
   }
   return one;
 }
@@ -241,17 +246,23 @@ void activations_backward(const float* z, const float* derivative, const float* 
   for_rows(shape, [&](std::int64_t s, std::int64_t r) {
     const float* dr = derivative + r * n;
     const float* gr = grad_h + r * n;
-    float* out = grad_z + r * n;
-    for_blocks(n, [&](std::int64_t i, int count) {
-      store_part(out + i, load_part(gr + i, count) * load_part(dr + i, count), count);
-    });
-    if (kinds[s] != static_cast<std::int32_t>(ActivationKind::prelu)) return;
     const float* zr = z + r * n;
-    double slope_grad = 0.0;  // padded lanes hold z = 0: they add nothing
+    float* out = grad_z + r * n;
+    if (kinds[s] != static_cast<std::int32_t>(ActivationKind::prelu)) {
+      for_blocks(n, [&](std::int64_t i, int count) {
+        store_part(out + i, load_part(gr + i, count) * load_part(dr + i, count), count);
+      });
+      return;
+    }
+    // The slope's terms are read before the store, so grad_z may alias z or grad_h. Padded lanes
+    // hold z = 0: they add nothing. NaN z (not >= 0) makes the sum NaN, as torch's.
+    double slope_grad = 0.0;
     for_blocks(n, [&](std::int64_t i, int count) {
       const f16 zv = load_part(zr + i, count);
-      const f16 contrib = zv < 0.0f ? load_part(gr + i, count) * zv : simd::splat16(0.0f);
+      const f16 g = load_part(gr + i, count);
+      const f16 contrib = zv >= 0.0f ? simd::splat16(0.0f) : g * zv;
       for (int l = 0; l < kW; ++l) slope_grad += static_cast<double>(contrib[l]);
+      store_part(out + i, g * load_part(dr + i, count), count);
     });
     grad_params[r * param_stride] = static_cast<float>(slope_grad);
   });

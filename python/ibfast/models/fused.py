@@ -6,8 +6,9 @@ backward pass: about 40 small ops per step for 8 activations and 5 hidden layers
 more than the layers' matrix products. ``packed_activation`` is one call into ``ibfast._core``
 each way, for the built-in activations (their ``ActivationSpec.kernel``) on CPU float32 layers.
 Its float32 functions are within a few ulp of torch's (tests/test_fused_activations.py pins
-them against float64 torch); a model uses them for every seed, packed or alone, so a packed run
-and a separate run of the same seed compute the same activations.
+them against float64 torch), so a packed seed and the same seed trained alone (through torch's
+function, see SeedBatchedMLP) agree to float rounding, like the batched matmuls. There is no
+second derivative: a double backward through it raises.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ def _array(t: torch.Tensor) -> np.ndarray:
     return t.detach().numpy()
 
 
+_PRELU = 11  # ibfast/activations.hpp's ActivationKind::prelu: the only kind that reads z backward
+
+
 class _PackedActivation(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, z: torch.Tensor, params: torch.Tensor | None,  # type: ignore[override]
@@ -48,25 +52,31 @@ class _PackedActivation(torch.autograd.Function):
         params = None if params is None else params.contiguous()
         h = torch.empty_like(z)
         # The derivative comes out of the same pass (the exp it shares with the function); the
-        # backward pass is then one multiply. Not computed when no gradient is asked for.
-        derivative = torch.empty_like(z) if any(ctx.needs_input_grad[:2]) else None
-        _core.activations_forward(_array(z), h.numpy(), None if derivative is None else derivative.numpy(),
-                                  kinds, None if params is None else _array(params))
+        # backward pass is then one multiply.
+        derivative = torch.empty_like(z)
+        _core.activations_forward(_array(z), h.numpy(), derivative.numpy(), kinds,
+                                  None if params is None else _array(params))
         ctx.kinds = kinds
         ctx.param_shape = None if params is None else params.shape
-        ctx.save_for_backward(z, derivative)
+        # z only where a prelu seed's slope gradient needs it
+        ctx.save_for_backward(z if bool((kinds == _PRELU).any()) else None, derivative)
         return h
 
     @staticmethod
     def backward(ctx: Any, grad_h: torch.Tensor) -> tuple[Any, ...]:  # type: ignore[override]
+        if torch.is_grad_enabled():  # create_graph=True: the result would silently lack act''(z)
+            raise RuntimeError("the fused activations have no second derivative; build the model "
+                               "with fused_activations=False for a double backward")
         z, derivative = ctx.saved_tensors
         grad_h = grad_h.contiguous()
-        grad_z = torch.empty_like(z)
+        grad_z = torch.empty_like(derivative)
         grad_params = None
         if ctx.param_shape is not None:
-            grad_params = torch.zeros(ctx.param_shape, dtype=z.dtype)
-        _core.activations_backward(_array(z), _array(derivative), _array(grad_h), grad_z.numpy(), ctx.kinds,
-                                   None if grad_params is None else grad_params.numpy())
+            grad_params = torch.zeros(ctx.param_shape, dtype=derivative.dtype)
+        _core.activations_backward(
+            _array(derivative if z is None else z), _array(derivative), _array(grad_h), grad_z.numpy(),
+            ctx.kinds, None if grad_params is None else grad_params.numpy(),
+        )
         return grad_z, grad_params, None
 
 
@@ -77,5 +87,10 @@ def packed_activation(z: torch.Tensor, kinds: np.ndarray, params: torch.Tensor |
         raise ValueError(f"z must be ({len(kinds)}, width, N), got {tuple(z.shape)}")
     if not can_fuse(z):
         raise TypeError(f"packed_activation takes CPU float32 layers, got {z.dtype} on {z.device}")
+    if not torch.is_grad_enabled() or not (z.requires_grad or (params is not None and params.requires_grad)):
+        h = torch.empty(z.shape, dtype=z.dtype)  # inference (recording an epoch): no derivative
+        _core.activations_forward(_array(z.contiguous()), h.numpy(), None, kinds,
+                                  None if params is None else _array(params.contiguous()))
+        return h
     out: torch.Tensor = _PackedActivation.apply(z, params, kinds)
     return out
