@@ -51,22 +51,29 @@ class GraphedEpoch:
         self.batch_size = int(batch_size)
         self.n_train = int(x_train.shape[0])
         self.steps = -(-self.n_train // self.batch_size)
-        # The batch order the graph reads: (S, n_train) at a fixed address, refilled every epoch.
+        # The batch order the graph reads: (S, n_train) at a fixed address, refilled every epoch
+        # from a pinned host buffer without waiting for the previous epoch's replay.
         self.order = torch.arange(self.n_train, device=device).repeat(model.n_seeds, 1)
+        self._staging = torch.empty(self.order.shape, dtype=self.order.dtype, pin_memory=True)
+        self._staged = torch.cuda.Event()
         self.graph = torch.cuda.CUDAGraph()
         optimiser.prepare_device_step()
         state = optimiser.snapshot()
+        current = torch.cuda.current_stream(device)
         stream = torch.cuda.Stream(device=device)
-        stream.wait_stream(torch.cuda.current_stream(device))
+        stream.wait_stream(current)
         try:
+            # One outer stream context: should the capture fail, the caller's stream is current
+            # again all the same (torch.cuda.graph restores it only after a clean capture_end).
             with torch.cuda.stream(stream):
                 for _ in range(_WARMUP_EPOCHS):
                     self._epoch()
-            with torch.cuda.graph(self.graph, stream=stream):
-                self._epoch()
+                with torch.cuda.graph(self.graph, stream=stream):
+                    self._epoch()
         finally:
-            torch.cuda.current_stream(device).wait_stream(stream)
+            current.wait_stream(stream)
             optimiser.restore(state)  # warm-up steps trained; capture advanced the host count
+        self._t = optimiser.t
 
     def _epoch(self) -> None:
         opt = self.optimiser
@@ -82,7 +89,14 @@ class GraphedEpoch:
         permutation, as ``train_one_epoch`` takes); returns the number of optimiser steps."""
         if tuple(order.shape) != tuple(self.order.shape):
             raise ValueError(f"order must be {tuple(self.order.shape)}, got {tuple(order.shape)}")
-        self.order.copy_(order)
+        opt = self.optimiser
+        if opt.t != self._t:  # eager steps in between: the graph reads the device count
+            opt.prepare_device_step()
+        self._staged.synchronize()  # the last epoch's copy has read the staging buffer
+        self._staging.copy_(order)
+        self.order.copy_(self._staging, non_blocking=True)
+        self._staged.record()
         self.graph.replay()
-        self.optimiser.t += self.steps  # the device count advanced in the graph
+        opt.t += self.steps  # the device count advanced in the graph
+        self._t = opt.t
         return self.steps

@@ -203,7 +203,9 @@ class Experiment:
         try:
             graphed = GraphedEpoch(model, optimiser, x_train, y_train, self.config.batch_size, l2)
         except RuntimeError as e:  # the model and optimiser are restored: eager training is exact
-            warnings.warn(f"CUDA graph capture failed ({e}); training eagerly", RuntimeWarning, stacklevel=3)
+            cause = f"{e}; {e.__context__}" if e.__context__ is not None else str(e)  # capture_end hides it
+            warnings.warn(f"CUDA graph capture failed ({cause}); training eagerly", RuntimeWarning,
+                          stacklevel=3)
             return None
         self.used_cuda_graphs = True
         return graphed

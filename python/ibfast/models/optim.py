@@ -42,8 +42,12 @@ class FlatAdam:
 
     def prepare_device_step(self) -> None:
         """Put the step count on the buffer's device for ``step_on_device`` (before any capture:
-        a tensor made from a Python value cannot be captured)."""
-        self._t_device = torch.tensor(float(self.t), dtype=torch.float64, device=self.flat.device)
+        a tensor made from a Python value cannot be captured). Again later, it sets the count in
+        place: a captured graph keeps updating the same tensor."""
+        if self._t_device is None:
+            self._t_device = torch.tensor(float(self.t), dtype=torch.float64, device=self.flat.device)
+        else:
+            self._t_device.fill_(float(self.t))
 
     def snapshot(self) -> tuple[torch.Tensor, ...]:
         """Copies of the parameters, moments, gradient and step counts (see ``restore``)."""
