@@ -234,6 +234,32 @@ def test_many_together_equals_many_for_each_estimator(labels, data):
         _same(got, est.many(layers, lab))
 
 
+def test_every_kde_rule_and_bound_shares_one_kernel_call(monkeypatch):
+    """Fixed and adaptive noise, both bounds: one batched call per epoch, each layer's distinct
+    alphas once (a repeated estimator adds none), the results those of the separate calls."""
+    import ibfast.estimators.kde as kde_module
+
+    layers, y = _layers()
+    ests = [ibfast.KDE(), ibfast.AdaptiveKDE(), ibfast.KDE(bound="lower"), ibfast.KDE(), ibfast.EBAB()]
+    calls = []
+    real = kde_module.kde_lse_many
+
+    def spy(xs, alphas, gids):
+        calls.append([list(a) for a in alphas])
+        return real(xs, alphas, gids)
+
+    monkeypatch.setattr(kde_module, "kde_lse_many", spy)
+    together = many_together(ests, layers, y)
+    assert len(calls) == 1 and len(calls[0]) == len(layers)
+    for x, alphas in zip(layers, calls[0], strict=True):
+        s2_adaptive = 1e-3 * float(np.abs(x).max())
+        want = list(dict.fromkeys([1 / (2 * 1e-3), 1 / (2 * s2_adaptive), 1 / (8 * 1e-3)]))
+        np.testing.assert_allclose(alphas, want, rtol=1e-12)
+    monkeypatch.setattr(kde_module, "kde_lse_many", real)
+    for est, got in zip(ests, together, strict=True):
+        _same(got, est.many(layers, y))
+
+
 def test_many_together_with_input_ids_and_torch_input():
     torch = pytest.importorskip("torch")
     layers, y = _mixed_layers()

@@ -13,7 +13,7 @@ once per distinct (N, device), and converts nats to the requested units.
 gives, for each estimator in order, exactly ``est.many(Ts, labels, input_ids=...)``, with one intake
 for all of them, and estimators that can share work computed together: those whose
 ``_fusion_key()`` is equal (not None) go through one ``_estimate_together`` call (the KDE family:
-the upper and lower bound, or any bounds under one noise rule, from one distance computation).
+every bound under every noise rule, each layer's alphas from one distance computation).
 """
 
 from __future__ import annotations
@@ -138,8 +138,9 @@ def many_together(
 ) -> list[list[MIResult]]:
     """``[est.many(Ts, labels, input_ids=input_ids, device=device) for est in estimators]``, the
     same results, computed together: the layers are validated and the labels mapped once, and
-    estimators that can share work do (KDE estimators under one noise rule: every bound they ask
-    for from one pass over the pairs; see ``ibfast.estimators.kde``). An estimator class that
+    estimators that can share work do (the KDE estimators: every alpha they ask for on a layer,
+    whatever their bounds and noise rules, from one pass over the pairs; see
+    ``ibfast.estimators.kde``). An estimator class that
     overrides ``many`` itself is called through it."""
     ests = list(estimators)
     for k, e in enumerate(ests):

@@ -18,8 +18,9 @@ for an upper- and a lower-bound estimator under the same noise rule (two KDEs wi
 differ); anything else is a ValueError (a TypeError if one is not a KDE estimator). More generally
 ``many_together(estimators, Ts, labels=None, *, input_ids=None, device="auto")`` (from
 ``ibfast.estimators.base``, also ``ibfast.many_together``) returns ``[est.many(Ts, labels, ...) for
-est in estimators]`` and computes the KDE estimators that share a noise rule in one fused pass,
-everything else (binning estimators, ...) as before, e.g. a recorded epoch:
+est in estimators]`` and computes all KDE estimators in one fused pass per layer (every alpha
+they ask for, bounds and noise rules alike, from the same distances), everything else (binning
+estimators, ...) as before, e.g. a recorded epoch:
 
     ebab, upper, lower = many_together([EBAB(), KDE(), KDE(bound="lower")], layers, labels)
 
@@ -109,38 +110,45 @@ class KDEBase(Estimator):
     def _estimate(self, xs: list[Array], groups: list[Groups]) -> list[MIResult]:
         return self._estimate_together([self], xs, groups)[0]
 
-    def _fusion_key(self) -> Hashable | None:
-        """The noise rule: the class and every parameter but the bound and the units. Estimators
-        with equal keys give each layer the same s2 and are computed in one pass. None (computed
-        alone) for a subclass that overrides ``_estimate``: its own computation is what counts."""
+    def _noise_rule(self) -> Hashable | None:
+        """The noise rule: the class and every parameter but the bound and the units (estimators
+        with equal rules give each layer the same s2). None for a subclass that overrides
+        ``_estimate``: its own computation is what counts."""
         if type(self)._estimate is not KDEBase._estimate:
             return None
         rule = tuple(sorted((k, v) for k, v in self.params().items() if k not in ("bound", "units")))
         return ("kde", type(self), rule)
 
+    def _fusion_key(self) -> Hashable | None:
+        """Every KDE estimator with a noise rule (see ``_noise_rule``) joins one fused computation:
+        whatever their rules and bounds, each layer's alphas come from one distance pass."""
+        return None if self._noise_rule() is None else ("kde",)
+
     def _estimate_together(
         self, members: list[Estimator], xs: list[Array], groups: list[Groups]
     ) -> list[list[MIResult]]:
         """Every member's results from one pass per layer over the pairs, with one alpha per
-        distinct bound among the members (s2 from self's rule, which every member shares)."""
+        distinct (s2, bound) among the members on that layer: the bounds of one noise rule, and
+        different rules (fixed and adaptive noise, say), share the distances."""
         kdes = [m for m in members if isinstance(m, KDEBase)]
-        if len(kdes) != len(members) or any(m._fusion_key() != self._fusion_key() for m in kdes):
-            raise ValueError("KDE estimators computed together must share one noise rule")
-        s2s = [self.noise_variance_for(x) for x in xs]
-        bounds = list(dict.fromkeys(m.bound for m in kdes))  # distinct, in order
+        if len(kdes) != len(members):
+            raise ValueError("only KDE estimators can be computed together here")
+        # per member and layer: its s2 and alpha; per layer: the distinct alphas, in order
+        s2s = [[m.noise_variance_for(x) for x in xs] for m in kdes]
+        member_alphas = [[check_alpha(1.0 / (_FACTOR[m.bound] * s2)) for s2 in per_layer]
+                         for m, per_layer in zip(kdes, s2s, strict=True)]
+        alphas = [list(dict.fromkeys(a[k] for a in member_alphas)) for k in range(len(xs))]
         gids = [g.labels for g in groups]
-        alphas = [[check_alpha(1.0 / (_FACTOR[b] * s2)) for b in bounds] for s2 in s2s]
         lses = kde_lse_many(xs, alphas, gids)
         out = []
-        for m in kdes:
-            b = bounds.index(m.bound)
+        for m, m_s2s, m_alphas in zip(kdes, s2s, member_alphas, strict=True):
             results = []
-            for x, gid, s2, per_bound in zip(xs, gids, s2s, lses, strict=True):
-                lse_all, lse_within = per_bound[b]
-                q = kde_quantities(x.shape[0], x.shape[1], s2, lse_all, lse_within, gid)
+            for k, (x, gid) in enumerate(zip(xs, gids, strict=True)):
+                lse_all, lse_within = lses[k][alphas[k].index(m_alphas[k])]
+                q = kde_quantities(x.shape[0], x.shape[1], m_s2s[k], lse_all, lse_within, gid)
                 results.append(m._result(
                     x.shape[0], i_xt=q.i_xt, h_t=q.h_t, h_t_given_x=q.h_t_given_x, i_ty=q.i_ty,
-                    h_t_given_y=q.h_t_given_y, details={"noise_variance": s2, "bound": m.bound},
+                    h_t_given_y=q.h_t_given_y, details={"noise_variance": m_s2s[k], "bound": m.bound},
                 ))
             out.append(results)
         return out
@@ -221,8 +229,8 @@ def estimate_bounds(
             raise TypeError(f"{name} must be a KDE estimator (KDE, AdaptiveKDE, ...), got {est!r}")
         if est.bound != bound:
             raise ValueError(f"{name} must have bound={bound!r}, got {est!r}")
-    key = upper._fusion_key()
-    if key is None or key != lower._fusion_key():
+    rule = upper._noise_rule()
+    if rule is None or rule != lower._noise_rule():
         raise ValueError(
             f"upper and lower must use the same noise rule (class and parameters except the bound "
             f"and units; no _estimate of their own): {upper!r} vs {lower!r}"
