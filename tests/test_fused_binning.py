@@ -214,6 +214,36 @@ def test_a_large_layer_in_parallel_with_duplicates():
     assert_same(fused(t, None, 0.3, [y]), two_pass(t, None, 0.3, [y]))
 
 
+def test_narrow_rows_in_parallel_with_duplicates():
+    """Rows of fewer than 16 values (binned as one flat array into bytes) in a layer big enough
+    for the parallel passes, with duplicates, against the two passes."""
+    rng = np.random.default_rng(6)
+    for d in (3, 10, 15):
+        base = activations("tanh_sat", 2000, d, rng)
+        t = np.ascontiguousarray(base[rng.integers(0, 2000, 70000)])
+        y = labels_for("ten", 70000, rng)
+        for edges in (np.linspace(-1, 1, 30), np.linspace(-1, 1, 300)):
+            assert_same(fused(t, edges, None, [y]), two_pass(t, edges, None, [y]))
+
+
+@pytest.mark.parametrize("d", [1, 7, 8, 9, 15])
+def test_narrow_rows_that_differ_in_one_code_are_never_merged(d):
+    """Each position of a narrow row (either side of the 8-byte halves its bytes are compared in)
+    changed alone gives a distinct row, also with 1-bit hashes (every pair verified)."""
+    edges = np.linspace(-1.0, 1.0, 30)
+    base = np.linspace(-0.9, 0.9, d).astype(np.float32)
+    rows = [base]
+    for j in range(d):
+        r = base.copy()
+        r[j] += np.float32(0.5) if r[j] < 0.4 else np.float32(-0.5)
+        rows.append(r)
+    t = np.ascontiguousarray(np.stack(rows * 4))
+    for bits in (64, 1):
+        got = fused(t, edges, None, [np.arange(len(t)) % 3], hash_bits=bits)
+        assert got[2] == d + 1
+        assert_same(got, two_pass(t, edges, None, [np.arange(len(t)) % 3]))
+
+
 def test_wide_rows():
     rng = np.random.default_rng(9)
     t = activations("relu", 300, 5000, rng)

@@ -12,6 +12,8 @@
 //    does (two different rows with one hash), step 2 is redone serially with every hash match
 //    verified the same way, which is exact whatever the hash.
 // The entropies then come from the ids exactly as row_entropy computes them.
+// Rows narrower than 16 values with byte codes (the 12-bit task's layers) take narrow_row_ids
+// instead: the matrix binned as one flat array into n * d bytes, rows hashed and compared there.
 //
 // Codes are those of bin_by_edges / bin_by_width: thresholds float_at_or_above(edge) compared in
 // float (exact, see bits.hpp), floor(x / width) in double. Up to 32 edges: with AVX-512, a compare
@@ -342,10 +344,58 @@ inline std::uint64_t hash_blocks(const unsigned char* p, std::size_t blocks, std
   return bits::mix64(r ^ h[3]);
 }
 
+// binned_row_ids for rows narrower than one block (d < 16) with byte codes: binned row by row,
+// each row would cost a padded block of 16 values (a copy, a store-forwarding stall) and a byte
+// loop. Instead the matrix is binned as one flat array, 16 values a block whatever the rows, into
+// n * d bytes (at most 15 bytes a row: no more than the activations' own size / 4), and rows are
+// hashed and compared from those bytes: the same bytes bin_row packs for such a row, so the same
+// hashes and ids.
+template <Method M>
+std::int64_t narrow_row_ids(const Params& p, const float* x, std::int64_t n, std::int64_t d,
+                            std::uint64_t hash_mask, std::int32_t* ids) {
+  const std::int64_t total = n * d;
+  const std::int64_t n_blocks = (total + kL - 1) / kL;
+  std::vector<unsigned char> codes(static_cast<std::size_t>(n_blocks * kL + kL), 0);  // + a row's overread
+  const bool parallel = total >= detail::kParallelMinWork;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (std::int64_t b = 0; b < n_blocks; ++b) {
+    const std::int64_t at = b * kL;
+    const i16 c = at + kL <= total ? codes16<M>(p, x + at) : codes_tail<M>(p, x + at, total - at);
+    const simd::u8x16 bytes = __builtin_convertvector(c, simd::u8x16);  // -1 -> 255, as bin_row
+    std::memcpy(codes.data() + at, &bytes, sizeof bytes);
+  }
+  // A row's d bytes as a zero-padded 16-byte word: two 8-byte loads masked to d bytes.
+  const std::uint64_t lo_mask = d >= 8 ? ~0ULL : (1ULL << (8 * d)) - 1;
+  const std::uint64_t hi_mask = d <= 8 ? 0ULL : (1ULL << (8 * (d - 8))) - 1;
+  const auto word = [&](std::int64_t i, std::uint64_t w[2]) {
+    std::memcpy(w, codes.data() + i * d, 16);
+    w[0] &= lo_mask;
+    w[1] &= hi_mask;
+  };
+  const std::uint64_t seed = 0x9e3779b97f4a7c15ULL ^ static_cast<std::uint64_t>(d);
+  std::vector<std::uint64_t> hashes(static_cast<std::size_t>(n));
+#pragma omp parallel for schedule(static) if (parallel)
+  for (std::int64_t i = 0; i < n; ++i) {
+    unsigned char block[32] = {};
+    std::uint64_t w[2];
+    word(i, w);
+    std::memcpy(block, w, sizeof w);
+    hashes[static_cast<std::size_t>(i)] = hash_blocks(block, 1, seed) & hash_mask;
+  }
+  return detail::number_rows(hashes.data(), n, ids, [&](std::int64_t r, std::int64_t i) {
+    std::uint64_t a[2];
+    std::uint64_t b[2];
+    word(r, a);
+    word(i, b);
+    return a[0] == b[0] && a[1] == b[1];
+  });
+}
+
 // Distinct-row ids of the binned rows of x (in order of first appearance); returns their number.
 template <Method M>
 std::int64_t binned_row_ids(const Params& p, const float* x, std::int64_t n, std::int64_t d, bool compact,
                             std::uint64_t hash_mask, std::int32_t* ids) {
+  if (compact && d < kL) return narrow_row_ids<M>(p, x, n, d, hash_mask, ids);
   const auto nn = static_cast<std::size_t>(n);
   const std::size_t row_bytes = packed_bytes(d, compact);
   const std::size_t blocks = (row_bytes + 31) / 32;
