@@ -37,17 +37,10 @@ inline f16 exp_neg(f16 x) {
   return x != x ? x : (in_range ? e : simd::splat16(0.0f));
 }
 
-// exp(x) - 1 for x <= 0, without the cancellation of exp(x) - 1 near 0: there its Taylor
-// polynomial (|x| < ln2 / 2: the last term, x^8 / 8!, is below 2e-8 relative).
+// exp(x) - 1 for x <= 0, without the cancellation of exp(x) - 1 near 0: there x times the Taylor
+// tail of simd.hpp (|x| < ln2 / 2: the last term, x^8 / 8!, is below 2e-8 relative).
 inline f16 expm1_neg(f16 x) {
-  f16 p = simd::splat16(1.0f / 5040.0f);
-  p = p * x + 1.0f / 720.0f;
-  p = p * x + 1.0f / 120.0f;
-  p = p * x + 1.0f / 24.0f;
-  p = p * x + 1.0f / 6.0f;
-  p = p * x + 0.5f;
-  p = p * x + 1.0f;
-  const f16 small = p * x;
+  const f16 small = simd::exp_taylor_tail(x) * x;
   return x > -0.5f * kLn2 ? small : exp_neg(x) - 1.0f;
 }
 

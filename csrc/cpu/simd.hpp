@@ -102,9 +102,9 @@ inline f16 select(i16 mask, f16 v) { return reinterpret_cast<f16>(mask & reinter
 // normal range and then its exponent bits wrap: such lanes hold garbage, which the KDE's mask
 // discards.
 // F/I: f8/i8 or f16/i16. Lane for lane the same operations whatever the width, so the same bits.
-// exp(r) for |r| <= ln2 / 2: its Taylor polynomial to degree 7, by Horner.
+// (exp(r) - 1) / r for |r| <= ln2 / 2: the Taylor polynomial 1 + r/2 + ... + r^6/7!, by Horner.
 template <class F>
-inline F exp_reduced(F r) {
+inline F exp_taylor_tail(F r) {
   F p = F{} + 1.0f / 5040.0f;  // a splat (constant-folded)
   p = p * r + 1.0f / 720.0f;
   p = p * r + 1.0f / 120.0f;
@@ -112,8 +112,14 @@ inline F exp_reduced(F r) {
   p = p * r + 1.0f / 6.0f;
   p = p * r + 0.5f;
   p = p * r + 1.0f;
-  p = p * r + 1.0f;
   return p;
+}
+
+// exp(r) for |r| <= ln2 / 2: its Taylor polynomial to degree 7, by Horner (the tail's steps,
+// then one more: the same operations as ever, so the same bits).
+template <class F>
+inline F exp_reduced(F r) {
+  return exp_taylor_tail(r) * r + 1.0f;
 }
 
 template <class F, class I>
