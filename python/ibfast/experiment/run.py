@@ -202,7 +202,8 @@ class Experiment:
             return None
         try:
             graphed = GraphedEpoch(model, optimiser, x_train, y_train, self.config.batch_size, l2)
-        except RuntimeError as e:  # the model and optimiser are restored: eager training is exact
+        except Exception as e:  # a speed-up only: the model and optimiser are restored and eager
+            # training gives the numbers (tests/test_cuda.py asserts the graph was used)
             cause = f"{e}; {e.__context__}" if e.__context__ is not None else str(e)  # capture_end hides it
             warnings.warn(f"CUDA graph capture failed ({cause}); training eagerly", RuntimeWarning,
                           stacklevel=3)
