@@ -90,3 +90,17 @@ def test_cuda_graphs_is_a_bool_and_unused_on_the_cpu():
     exp = Experiment(cfg)
     exp.run()
     assert exp.cuda_graphs and not exp.used_cuda_graphs
+
+
+def test_a_failed_capture_falls_back_to_eager_training_with_a_warning():
+    """The fallback path, driven on the CPU (where GraphedEpoch refuses): a warning naming the
+    cause, no graph, and the model left as it was."""
+    cfg = ExperimentConfig(epochs=2, seeds=(0,), hidden=(4,), record_epochs=(1,), estimators=("kde_upper",))
+    exp = Experiment(cfg)
+    m, opt = _model()
+    x, y = _data()
+    before = m.flat.clone()
+    with pytest.warns(RuntimeWarning, match="CUDA graph capture failed .*CUDA graphs need"):
+        assert exp._graphed_epoch(m, opt, x, y, 0.0) is None
+    assert not exp.used_cuda_graphs and torch.equal(m.flat, before)
+    assert Experiment(cfg, cuda_graphs=False)._graphed_epoch(m, opt, x, y, 0.0) is None
