@@ -218,7 +218,7 @@ def test_narrow_rows_in_parallel_with_duplicates():
     """Rows of fewer than 16 values (binned as one flat array into bytes) in a layer big enough
     for the parallel passes, with duplicates, against the two passes."""
     rng = np.random.default_rng(6)
-    for d in (3, 10, 15):
+    for d in (4, 10, 15):  # n * d >= 2^18: the parallel loops
         base = activations("tanh_sat", 2000, d, rng)
         t = np.ascontiguousarray(base[rng.integers(0, 2000, 70000)])
         y = labels_for("ten", 70000, rng)

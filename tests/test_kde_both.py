@@ -260,6 +260,22 @@ def test_every_kde_rule_and_bound_shares_one_kernel_call(monkeypatch):
         _same(got, est.many(layers, y))
 
 
+def test_a_kde_class_with_its_own_estimate_together_is_fused_through_it(monkeypatch):
+    calls = []
+
+    class Counted(ibfast.KDE):
+        def _estimate_together(self, members, xs, groups):
+            calls.append(len(members))
+            return super()._estimate_together(members, xs, groups)
+
+    layers, y = _layers()
+    ests = [ibfast.KDE(), Counted(), Counted(bound="lower")]
+    together = many_together(ests, layers, y)
+    assert calls == [2]  # its own method, for its own kind; the plain KDE apart
+    for est, got in zip(ests, together, strict=True):
+        _same(got, est.many(layers, y))
+
+
 def test_many_together_with_input_ids_and_torch_input():
     torch = pytest.importorskip("torch")
     layers, y = _mixed_layers()

@@ -39,8 +39,9 @@ struct BinSpec {
 // verified against the group's first row by binning both again from x (values that are equal
 // as floats are skipped without binning), in parallel. Should two different rows ever share a
 // hash, the grouping is redone serially with every hash match verified, so different rows are
-// never merged. hash_bits < 64 keeps only that many low bits of each hash: for tests, to force
-// collisions through the verification.
+// never merged. Rows of fewer than 16 values with byte codes are binned as one flat array into
+// n * d bytes instead, and hashed and compared there. hash_bits < 64 keeps only that many low
+// bits of each hash: for tests, to force collisions through the verification.
 RowEntropy binned_row_entropy(const float* x, std::int64_t n, std::int64_t d, const BinSpec& bins,
                               const std::vector<const std::int32_t*>& groupings,
                               const std::vector<std::int64_t>& n_groups, int hash_bits = 64);

@@ -13,7 +13,8 @@ once per distinct (N, device), and converts nats to the requested units.
 gives, for each estimator in order, exactly ``est.many(Ts, labels, input_ids=...)``, with one intake
 for all of them, and estimators that can share work computed together: those whose
 ``_fusion_key()`` is equal (not None) go through one ``_estimate_together`` call (the KDE family:
-every bound under every noise rule, each layer's alphas from one distance computation).
+every bound under every noise rule, all their alphas in one batched kernel call, each sweep over
+the pairs serving two alphas).
 """
 
 from __future__ import annotations
@@ -139,8 +140,8 @@ def many_together(
     """``[est.many(Ts, labels, input_ids=input_ids, device=device) for est in estimators]``, the
     same results, computed together: the layers are validated and the labels mapped once, and
     estimators that can share work do (the KDE estimators: every alpha they ask for on a layer,
-    whatever their bounds and noise rules, from one pass over the pairs; see
-    ``ibfast.estimators.kde``). An estimator class that
+    whatever their bounds and noise rules, in one batched kernel call that shares each distance
+    between two alphas; see ``ibfast.estimators.kde``). An estimator class that
     overrides ``many`` itself is called through it."""
     ests = list(estimators)
     for k, e in enumerate(ests):

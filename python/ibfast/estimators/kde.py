@@ -18,9 +18,9 @@ for an upper- and a lower-bound estimator under the same noise rule (two KDEs wi
 differ); anything else is a ValueError (a TypeError if one is not a KDE estimator). More generally
 ``many_together(estimators, Ts, labels=None, *, input_ids=None, device="auto")`` (from
 ``ibfast.estimators.base``, also ``ibfast.many_together``) returns ``[est.many(Ts, labels, ...) for
-est in estimators]`` and computes all KDE estimators in one fused pass per layer (every alpha
-they ask for, bounds and noise rules alike, from the same distances), everything else (binning
-estimators, ...) as before, e.g. a recorded epoch:
+est in estimators]`` and computes all KDE estimators in one batched kernel call (every distinct
+alpha they ask for on a layer, bounds and noise rules alike; each sweep over the pairs serves two
+alphas), everything else (binning estimators, ...) as before, e.g. a recorded epoch:
 
     ebab, upper, lower = many_together([EBAB(), KDE(), KDE(bound="lower")], layers, labels)
 
@@ -120,21 +120,38 @@ class KDEBase(Estimator):
         return ("kde", type(self), rule)
 
     def _fusion_key(self) -> Hashable | None:
-        """Every KDE estimator with a noise rule (see ``_noise_rule``) joins one fused computation:
-        whatever their rules and bounds, each layer's alphas come from one distance pass."""
-        return None if self._noise_rule() is None else ("kde",)
+        """Every KDE estimator with a noise rule (see ``_noise_rule``) joins one fused computation,
+        whatever its rule and bound: one batched kernel call for all their alphas. A class with an
+        ``_estimate_together`` of its own is fused with its own kind only, through its method."""
+        if self._noise_rule() is None:
+            return None
+        if type(self)._estimate_together is not KDEBase._estimate_together:
+            return ("kde", type(self))
+        return ("kde",)
 
     def _estimate_together(
         self, members: list[Estimator], xs: list[Array], groups: list[Groups]
     ) -> list[list[MIResult]]:
-        """Every member's results from one pass per layer over the pairs, with one alpha per
-        distinct (s2, bound) among the members on that layer: the bounds of one noise rule, and
-        different rules (fixed and adaptive noise, say), share the distances."""
+        """Every member's results from one batched kernel call, with each distinct alpha among
+        the members once per layer: the bounds of one noise rule and different rules (fixed and
+        adaptive noise, say) alike. The kernel shares each distance between up to two alphas per
+        sweep over the pairs (more alphas take more sweeps)."""
         kdes = [m for m in members if isinstance(m, KDEBase)]
         if len(kdes) != len(members):
             raise ValueError("only KDE estimators can be computed together here")
-        # per member and layer: its s2 and alpha; per layer: the distinct alphas, in order
-        s2s = [[m.noise_variance_for(x) for x in xs] for m in kdes]
+        # per member and layer: its s2 (once per noise rule: AdaptiveKDE reads each layer's range)
+        # and alpha; per layer: the distinct alphas, in order
+        by_rule: dict[Hashable, list[float]] = {}
+        s2s = []
+        for m in kdes:
+            rule = m._noise_rule()
+            if rule is None or rule not in by_rule:
+                per_layer = [m.noise_variance_for(x) for x in xs]
+                if rule is not None:
+                    by_rule[rule] = per_layer
+            else:
+                per_layer = by_rule[rule]
+            s2s.append(per_layer)
         member_alphas = [[check_alpha(1.0 / (_FACTOR[m.bound] * s2)) for s2 in per_layer]
                          for m, per_layer in zip(kdes, s2s, strict=True)]
         alphas = [list(dict.fromkeys(a[k] for a in member_alphas)) for k in range(len(xs))]

@@ -258,7 +258,7 @@ class Experiment:
         matrices = [layers[k][s] for s, k in seeds_layers]
         rows = []
         # every estimator over every seed and layer in one call: shared intake and labels, KDE
-        # bounds under one noise rule from one distance pass, one batched launch on a GPU
+        # bounds and noise rules in one batched kernel call, one batched launch on a GPU
         names = list(self.estimators)
         together = many_together(list(self.estimators.values()), matrices, labels, input_ids=self.input_ids)
         for name, results in zip(names, together, strict=True):

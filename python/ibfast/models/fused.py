@@ -6,8 +6,9 @@ backward pass: about 40 small ops per step for 8 activations and 5 hidden layers
 more than the layers' matrix products. ``packed_activation`` is one call into ``ibfast._core``
 each way, for the built-in activations (their ``ActivationSpec.kernel``) on CPU float32 layers.
 Its float32 functions are within a few ulp of torch's (tests/test_fused_activations.py pins
-them against float64 torch), so a packed seed and the same seed trained alone (through torch's
-function, see SeedBatchedMLP) agree to float rounding, like the batched matmuls. There is no
+them against float64 torch), so a packed seed and the same seed trained alone agree to float
+rounding, like the batched matmuls (alone, a parameter-free activation runs torch's function,
+see SeedBatchedMLP; prelu runs this pass either way). There is no
 second derivative: a double backward through it raises.
 """
 

@@ -49,22 +49,20 @@ class FlatAdam:
         else:
             self._t_device.fill_(float(self.t))
 
-    def snapshot(self) -> tuple[torch.Tensor, ...]:
-        """Copies of the parameters, moments, gradient and step counts (see ``restore``)."""
-        t_device = self._t_device.clone() if self._t_device is not None else torch.tensor(0.0)
-        return (self.flat.clone(), self.m.clone(), self.v.clone(), self.grad.clone(), t_device,
-                torch.tensor(self.t))
+    def snapshot(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, int]:
+        """Copies of the parameters, moments and gradient, and the step count (see ``restore``)."""
+        return (self.flat.clone(), self.m.clone(), self.v.clone(), self.grad.clone(), self.t)
 
-    def restore(self, state: tuple[torch.Tensor, ...]) -> None:
+    def restore(self, state: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, int]) -> None:
         """Back to a ``snapshot``, in place (the buffers' addresses stay: captured graphs and the
-        parameters' views keep pointing at them)."""
-        flat, m, v, grad, t_device, t = state
+        parameters' views keep pointing at them); the device step count, if there is one, follows."""
+        flat, m, v, grad, t = state
         with torch.no_grad():
             for mine, saved in ((self.flat, flat), (self.m, m), (self.v, v), (self.grad, grad)):
                 mine.copy_(saved)
-            if self._t_device is not None:
-                self._t_device.copy_(t_device)
         self.t = int(t)
+        if self._t_device is not None:
+            self._t_device.fill_(float(self.t))
 
     def zero_grad(self) -> None:
         self.grad.zero_()
