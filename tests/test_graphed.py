@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 from ibfast.experiment import Experiment, ExperimentConfig  # noqa: E402
 from ibfast.experiment.batches import BatchOrder  # noqa: E402
 from ibfast.experiment.graphed import GraphedEpoch  # noqa: E402
-from ibfast.experiment.train import batch_loss  # noqa: E402
+from ibfast.experiment.train import batch_loss, epoch_steps  # noqa: E402
 from ibfast.models import SeedBatchedMLP  # noqa: E402
 from ibfast.models.optim import FlatAdam  # noqa: E402
 
@@ -24,6 +24,13 @@ def _data() -> tuple[torch.Tensor, torch.Tensor]:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(40, 4)).astype(np.float32)
     return torch.from_numpy(x), torch.from_numpy(rng.integers(0, 2, 40))
+
+
+def _steps(m: SeedBatchedMLP, opt: FlatAdam, n: int, *, on_device: bool) -> None:
+    """n optimiser steps on the first 16 samples, every seed the same batch."""
+    x, y = _data()
+    for _ in range(n):
+        epoch_steps(m, opt, x[:16], y[:16], torch.arange(16).repeat(m.n_seeds, 1), 16, on_device=on_device)
 
 
 def _train(step: str, n_steps: int) -> tuple[FlatAdam, torch.Tensor]:
@@ -63,11 +70,7 @@ def test_restore_goes_back_in_place():
     state = opt.snapshot()
     addresses = [t.data_ptr() for t in (opt.flat, opt.m, opt.v, opt.grad)]
     before = m.flat.clone()
-    x, y = _data()
-    for _ in range(3):
-        opt.zero_grad()
-        batch_loss(m, x, y, torch.arange(16).repeat(3, 1)).backward()
-        opt.step_on_device()
+    _steps(m, opt, 3, on_device=True)
     assert opt.t == 3 and not torch.equal(m.flat, before)
     opt.restore(state)
     assert opt.t == 0 and float(opt._t_device) == 0.0
@@ -109,15 +112,9 @@ def test_a_failed_capture_falls_back_to_eager_training_with_a_warning():
 
 def test_restore_sets_the_device_count_from_the_snapshot_taken_before_it_existed():
     m, opt = _model()
-    x, y = _data()
-    for _ in range(2):
-        opt.zero_grad()
-        batch_loss(m, x, y, torch.arange(16).repeat(3, 1)).backward()
-        opt.step()
+    _steps(m, opt, 2, on_device=False)
     state = opt.snapshot()  # t = 2, no device count yet
     opt.prepare_device_step()
-    opt.zero_grad()
-    batch_loss(m, x, y, torch.arange(16).repeat(3, 1)).backward()
-    opt.step_on_device()
+    _steps(m, opt, 1, on_device=True)
     opt.restore(state)
     assert opt.t == 2 and float(opt._t_device) == 2.0

@@ -141,17 +141,12 @@ class KDEBase(Estimator):
             raise ValueError("only KDE estimators can be computed together here")
         # per member and layer: its s2 (once per noise rule: AdaptiveKDE reads each layer's range)
         # and alpha; per layer: the distinct alphas, in order
+        rules = [m._noise_rule() or id(m) for m in kdes]  # no rule: its own computation
         by_rule: dict[Hashable, list[float]] = {}
-        s2s = []
-        for m in kdes:
-            rule = m._noise_rule()
-            if rule is None or rule not in by_rule:
-                per_layer = [m.noise_variance_for(x) for x in xs]
-                if rule is not None:
-                    by_rule[rule] = per_layer
-            else:
-                per_layer = by_rule[rule]
-            s2s.append(per_layer)
+        for m, rule in zip(kdes, rules, strict=True):
+            if rule not in by_rule:
+                by_rule[rule] = [m.noise_variance_for(x) for x in xs]
+        s2s = [by_rule[rule] for rule in rules]
         member_alphas = [[check_alpha(1.0 / (_FACTOR[m.bound] * s2)) for s2 in per_layer]
                          for m, per_layer in zip(kdes, s2s, strict=True)]
         alphas = [list(dict.fromkeys(a[k] for a in member_alphas)) for k in range(len(xs))]

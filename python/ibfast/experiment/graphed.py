@@ -6,9 +6,9 @@ launches, not by the arithmetic. ``GraphedEpoch`` captures a whole epoch's optim
 mini-batch, the last partial one included) once, and each epoch is then one copy of the batch
 order into a fixed buffer and one graph replay.
 
-The captured steps are ``train_one_epoch``'s (``batch_loss``, backward into the flat gradient,
-``FlatAdam.step_on_device``): the same numbers as eager training to float rounding (the bias
-corrections are computed on the device in float64, not on the host).
+The captured steps are ``train_one_epoch``'s (``epoch_steps``: ``batch_loss``, backward into the
+flat gradient, then ``FlatAdam.step_on_device``): the same numbers as eager training to float
+rounding (the bias corrections are computed on the device in float64, not on the host).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import torch
 
 from ..models import SeedBatchedMLP
 from ..models.optim import FlatAdam
-from .train import batch_loss
+from .train import epoch_steps
 
 # Eager passes over the captured code on the capture stream before capture: they set up what
 # must not be created during one (cuBLAS handles and workspaces, autograd's device state).
@@ -76,13 +76,8 @@ class GraphedEpoch:
         self._t = optimiser.t
 
     def _epoch(self) -> None:
-        opt = self.optimiser
-        for start in range(0, self.n_train, self.batch_size):
-            idx = self.order[:, start:start + self.batch_size]
-            loss = batch_loss(self.model, self.x_train, self.y_train, idx, self.l2)
-            opt.zero_grad()
-            loss.backward()
-            opt.step_on_device()
+        epoch_steps(self.model, self.optimiser, self.x_train, self.y_train, self.order, self.batch_size,
+                    self.l2, on_device=True)
 
     def run_epoch(self, order: torch.Tensor) -> int:
         """One epoch with seed s's batches the consecutive slices of ``order[s]`` (an (S, n_train)

@@ -38,13 +38,29 @@ def train_one_epoch(
     n_train, n_seeds = x_train.shape[0], model.n_seeds
     if tuple(order.shape) != (n_seeds, n_train):
         raise ValueError(f"order must be ({n_seeds}, {n_train}), got {tuple(order.shape)}")
-    order = order.to(x_train.device)
+    return epoch_steps(model, optimiser, x_train, y_train, order.to(x_train.device), batch_size, l2)
+
+
+def epoch_steps(
+    model: SeedBatchedMLP,
+    optimiser: FlatAdam,
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    order: torch.Tensor,
+    batch_size: int,
+    l2: float | torch.Tensor = 0.0,
+    *,
+    on_device: bool = False,
+) -> int:
+    """``train_one_epoch``'s steps, unchecked, with ``order`` on the data's device. ``on_device``:
+    Adam's ``step_on_device`` (the update a CUDA graph can capture, experiment/graphed.py)."""
+    step = optimiser.step_on_device if on_device else optimiser.step
     steps = 0
-    for start in range(0, n_train, batch_size):
+    for start in range(0, x_train.shape[0], batch_size):
         loss = batch_loss(model, x_train, y_train, order[:, start:start + batch_size], l2)
         optimiser.zero_grad()
         loss.backward()
-        optimiser.step()
+        step()
         steps += 1
     return steps
 

@@ -42,6 +42,17 @@ def _array(t: torch.Tensor) -> np.ndarray:
     return t.detach().numpy()
 
 
+def _forward(z: torch.Tensor, kinds: np.ndarray, params: torch.Tensor | None,
+             with_derivative: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """h, and the derivative at z from the same pass (the exp it shares with the function) when
+    asked: the backward pass is then one multiply. z and params contiguous."""
+    h = torch.empty_like(z)
+    derivative = torch.empty_like(z) if with_derivative else None
+    _core.activations_forward(_array(z), h.numpy(), None if derivative is None else derivative.numpy(),
+                              kinds, None if params is None else _array(params))
+    return h, derivative
+
+
 _PRELU = 11  # ibfast/activations.hpp's ActivationKind::prelu: the only kind that reads z backward
 
 
@@ -51,12 +62,7 @@ class _PackedActivation(torch.autograd.Function):
                 kinds: np.ndarray) -> torch.Tensor:
         z = z.contiguous()
         params = None if params is None else params.contiguous()
-        h = torch.empty_like(z)
-        # The derivative comes out of the same pass (the exp it shares with the function); the
-        # backward pass is then one multiply.
-        derivative = torch.empty_like(z)
-        _core.activations_forward(_array(z), h.numpy(), derivative.numpy(), kinds,
-                                  None if params is None else _array(params))
+        h, derivative = _forward(z, kinds, params, with_derivative=True)
         ctx.kinds = kinds
         ctx.param_shape = None if params is None else params.shape
         # z only where a prelu seed's slope gradient needs it
@@ -89,9 +95,9 @@ def packed_activation(z: torch.Tensor, kinds: np.ndarray, params: torch.Tensor |
     if not can_fuse(z):
         raise TypeError(f"packed_activation takes CPU float32 layers, got {z.dtype} on {z.device}")
     if not torch.is_grad_enabled() or not (z.requires_grad or (params is not None and params.requires_grad)):
-        h = torch.empty(z.shape, dtype=z.dtype)  # inference (recording an epoch): no derivative
-        _core.activations_forward(_array(z.contiguous()), h.numpy(), None, kinds,
-                                  None if params is None else _array(params.contiguous()))
+        # inference (recording an epoch): no derivative, no autograd node
+        h, _ = _forward(z.detach().contiguous(), kinds,
+                        None if params is None else params.detach().contiguous(), with_derivative=False)
         return h
     out: torch.Tensor = _PackedActivation.apply(z, params, kinds)
     return out
