@@ -1,4 +1,4 @@
-"""The tidy results table: atomic Parquet writes, reading a results folder back, summaries.
+"""The tidy results table: atomic Parquet writes and reading a results folder back.
 
 One row per (seed, epoch, layer, estimator) with I(X;T), I(T;Y), H(T), the seed's train and test
 loss and accuracy at that epoch, and the run's configuration columns. A write goes to a temporary
@@ -87,18 +87,15 @@ def run_keys(df: pd.DataFrame) -> list[str]:
     return [c for c in df.columns if c not in MEASUREMENTS and c not in ("seed", "epoch")]
 
 
-def summary(df: pd.DataFrame) -> pd.DataFrame:
-    """Per configuration, estimator (with its parameters) and layer, averaged over seeds: the peak
-    I(X;T), its last value, the compression (peak minus last, in the table's units), the last
-    I(T;Y), and the last train and test accuracy. Rows that differ in any setting column (data,
-    hidden sizes, split, estimator parameters, ...) are never averaged together."""
-    keys = run_keys(df)
-    by_run = df.groupby([*keys, "seed"], dropna=False, sort=False)
-    last = df[df["epoch"] == by_run["epoch"].transform("max")]
-    per_seed = by_run.agg(peak_i_xt=("i_xt", "max"))
-    per_seed = per_seed.join(last.set_index([*keys, "seed"])[["i_xt", "i_ty", "train_acc", "test_acc"]])
-    per_seed["compression"] = per_seed["peak_i_xt"] - per_seed["i_xt"]
-    grouped = per_seed.groupby(level=keys, dropna=False)
-    out = grouped.mean()
-    out["n_seeds"] = grouped.size()
-    return out.rename(columns={"i_xt": "last_i_xt", "i_ty": "last_i_ty"}).reset_index()
+def __getattr__(name: str) -> Any:
+    # ibfast.results.summary moved to ibfast.analysis (this I/O layer does no statistics); the old
+    # name works for one release.
+    if name == "summary":
+        import warnings
+
+        from .analysis.summary import summary
+
+        warnings.warn("ibfast.results.summary moved to ibfast.analysis.summary", DeprecationWarning,
+                      stacklevel=2)
+        return summary
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

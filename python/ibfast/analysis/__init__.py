@@ -4,6 +4,7 @@ paper's four claims as tests with verdicts. Pure pandas / scipy; no training her
 from .claims import all_claims, claim1, claim2, claim3, claim4, headline
 from .runs import mean_curve_compression, noise_multiplier, noise_window, per_run
 from .stats import across_seeds, describe, holm, verdict
+from .summary import summary
 
 __all__ = [
     "across_seeds",
@@ -19,5 +20,6 @@ __all__ = [
     "noise_multiplier",
     "noise_window",
     "per_run",
+    "summary",
     "verdict",
 ]
