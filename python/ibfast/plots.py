@@ -58,6 +58,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from .analysis.fits import line_fit
 from .analysis.stats import RUN_MEASURES
 from .results import run_keys
 
@@ -127,7 +128,8 @@ def fit_lines(comp: pd.DataFrame, estimator: str) -> pd.DataFrame:
 
     One row per (settings other than activation and l2, layer) with ``n`` (the points with both
     values present), ``slope``, ``intercept`` (compression at accuracy 0), ``pearson_r``,
-    ``spearman_rho`` (Pearson r of the ranks, ties averaged) and ``note``: ``""`` when fitted,
+    ``spearman_rho`` (ties averaged), all from :func:`ibfast.analysis.fits.line_fit` (scipy),
+    and ``note``: ``""`` when fitted,
     else why not (fewer than 3 points, or constant accuracy or compression), and then NaN
     numbers.
     """
@@ -138,35 +140,13 @@ def fit_lines(comp: pd.DataFrame, estimator: str) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     for key, g in sub.groupby(keys, dropna=False, sort=True):
         row = dict(zip(keys, key, strict=True))
-        ok = g[["final_test_acc", "compression"]].astype(float).dropna()
-        row.update(_fit(ok["final_test_acc"].to_numpy(), ok["compression"].to_numpy()))
+        fit = line_fit(g["final_test_acc"].to_numpy(float), g["compression"].to_numpy(float))
+        # the notes name this figure's axes
+        fit["note"] = {"constant x": "constant final test accuracy",
+                       "constant y": "constant compression"}.get(fit["note"], fit["note"])
+        row.update(fit)
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _fit(x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-    n = len(x)
-    nan = float("nan")
-    out: dict[str, Any] = {"n": n, "slope": nan, "intercept": nan, "pearson_r": nan,
-                           "spearman_rho": nan, "note": ""}
-    if n < 3:
-        out["note"] = f"fewer than 3 points (n = {n})"
-    elif x.min() == x.max():
-        out["note"] = "constant final test accuracy"
-    elif y.min() == y.max():
-        out["note"] = "constant compression"
-    else:
-        dx, dy = x - x.mean(), y - y.mean()
-        slope = float(dx @ dy / (dx @ dx))
-        out.update(slope=slope, intercept=float(y.mean() - slope * x.mean()),
-                   pearson_r=_pearson(x, y),
-                   spearman_rho=_pearson(pd.Series(x).rank().to_numpy(), pd.Series(y).rank().to_numpy()))
-    return out
-
-
-def _pearson(x: np.ndarray, y: np.ndarray) -> float:
-    dx, dy = x - x.mean(), y - y.mean()
-    return float(np.clip(dx @ dy / np.sqrt((dx @ dx) * (dy @ dy)), -1.0, 1.0))
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,46 +1,29 @@
-"""The report folder of ``ibfast reproduce``: tables, figures, claims.json, report.md and .html.
+"""The report folder of ``ibfast reproduce``: the folder's shared outputs, then the report's own.
 
-Everything printed in the report is also in a file beside it: results.parquet (the tidy table),
-compression.csv (one row per run and layer), across_seeds.csv, mean_curve_compression.csv,
-claims_tests.csv (every test) and claims.json (one verdict per claim and estimator).
+:func:`ibfast.outputs.write_outputs` writes what every results folder has (results.parquet,
+summary.csv, compression.csv, figures/); this module adds what only the report has:
+across_seeds.csv, mean_curve_compression.csv, claims_tests.csv (every test), claims.json (one
+verdict per claim and estimator), report.md and report.html. Every number printed in the report
+is also in one of those files.
 """
 
 from __future__ import annotations
 
 import html
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ..analysis import across_seeds, all_claims, headline, mean_curve_compression, per_run
+from ..analysis import across_seeds, all_claims, headline, mean_curve_compression
 from ..analysis.claims import CLAIMS
-from ..results import RESULTS_FILE, write_atomic, write_text_atomic
+from ..outputs import FolderOutputs, write_outputs
+from ..results import write_text_atomic
 
-COMPRESSION_COLUMNS = [
-    "activation",
-    "l2",
-    "estimator",
-    "layer",
-    "seed",
-    "peak",
-    "peak_epoch",
-    "final",
-    "compression",
-    "compression_rel",
-    "noise_floor",
-    "compressing",
-    "delta_i_ty",
-    "final_train_acc",
-    "final_test_acc",
-    "final_test_loss",
-    "gen_gap",
-    "overfit",
-    "is_output",
-    "estimator_params",
-]
+TITLE = "ibfast reproduce: Chelombiev, Houghton & O'Donnell (ICLR 2019)"
 
 
 @dataclass
@@ -49,6 +32,160 @@ class Section:
     text: list[str] = field(default_factory=list)
     tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
     figures: list[Path] = field(default_factory=list)
+
+
+@dataclass
+class ReportData:
+    """Everything the sections draw from: the folder's outputs and the report's own tables."""
+
+    folder: FolderOutputs
+    spread: pd.DataFrame
+    tests: pd.DataFrame
+    claims: dict[str, Any]
+    about: list[str]
+
+    @property
+    def estimators(self) -> list[str]:
+        return sorted(str(e) for e in self.folder.table["estimator"].unique())
+
+    def pngs(self, *kinds: str) -> list[Path]:
+        """The PNG figures of ``kinds`` (plane, epochs, compression, accuracy), per estimator."""
+        return [p for e in self.estimators for k in kinds
+                for p in self.folder.figures.get(f"{k}_{e}", []) if p.suffix == ".png"]
+
+
+def write_report(
+    df: pd.DataFrame, out: Path, about: list[str], configs: Sequence[dict[str, Any]]
+) -> dict[str, Any]:
+    """Analyse ``df`` and write the report folder ``out``; returns the contents of claims.json."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    folder = write_outputs(df, out, configs)
+    data = _analyse(folder, about)
+    sections = [build(data) for build in SECTIONS]
+    write_text_atomic(out / "report.md", _markdown([s for s in sections if s is not None], out))
+    write_text_atomic(out / "report.html", _html([s for s in sections if s is not None], out))
+    return data.claims
+
+
+def _analyse(folder: FolderOutputs, about: list[str]) -> ReportData:
+    """The report's own tables, written beside the folder's outputs."""
+    out, runs = folder.out, folder.runs
+    spread = across_seeds(runs)
+    spread.to_csv(out / "across_seeds.csv", index=False)
+    mean_curve_compression(folder.table).to_csv(out / "mean_curve_compression.csv", index=False)
+    tests = all_claims(runs)
+    tests.to_csv(out / "claims_tests.csv", index=False)
+    claims = headline(tests, runs)
+    write_text_atomic(out / "claims.json", json.dumps(claims, indent=2))
+    return ReportData(folder, spread, tests, claims, about)
+
+
+# ---- sections, in the report's order -------------------------------------------------------------
+def _what_ran(d: ReportData) -> Section:
+    return Section("What ran", d.about)
+
+
+def _at_a_glance(d: ReportData) -> Section:
+    return Section(
+        "The claims at a glance",
+        [f"alpha = {d.claims['alpha']}, {d.claims['n_runs']} runs (configuration x seed). A verdict is "
+         "'holds' when the test rejects in the claimed direction (Holm-corrected), 'does not "
+         "hold' when a test that could reject did not, 'inconclusive' when too few runs let no "
+         "test reach alpha. Every test is in claims_tests.csv."],
+        [("verdicts", _verdict_table(d.claims))],
+    )
+
+
+def _claim1(d: ReportData) -> Section:
+    keep = ["activation", "l2", "estimator", "layer", "n", "mean", "sd", "ci_low", "ci_high",
+            "fraction_compressing"]
+    return Section(
+        f"Claim 1: {CLAIMS[1]}",
+        ["Compression C = peak - final I(X;T) per run (bits); a run compresses when C clears its "
+         "noise floor (the spread of I(X;T) over the last recorded epochs). Mean over seeds with a "
+         "bootstrap 95% interval:"],
+        [("compression across seeds", _columns(d.spread, keep))],
+        d.pngs("plane", "compression"),
+    )
+
+
+def _claim2(d: ReportData) -> Section:
+    keep = ["activation", "l2", "estimator", "layer", "n", "sd", "iqr", "fraction_compressing",
+            "statistic", "p_adjusted", "verdict"]
+    return Section(
+        f"Claim 2: {CLAIMS[2]}",
+        ["Spread of C across seeds against the within-run noise (variance ratio F):"],
+        [("seed spread", _columns(d.tests[d.tests["claim"] == 2], keep))],
+        d.pngs("epochs"),
+    )
+
+
+def _claim3(d: ReportData) -> Section:
+    c3 = d.tests[d.tests["claim"] == 3]
+    if not len(c3):
+        return Section(f"Claim 3: {CLAIMS[3]}",
+                       ["No runs with and without L2 on the same seeds: not tested."])
+    keep = ["part", "activation", "l2", "estimator", "layer", "n", "statistic", "effect_size",
+            "mean_difference", "p_adjusted", "verdict"]
+    return Section(
+        f"Claim 3: {CLAIMS[3]}",
+        ["Paired by seed (same initialisation with and without L2): one-sided Wilcoxon signed-rank "
+         "tests; effect size = matched-pairs rank-biserial correlation. overfit = final test loss "
+         "minus its minimum; gen_gap = train minus test accuracy."],
+        [("paired tests", _columns(c3, keep))],
+    )
+
+
+def _claim4(d: ReportData) -> Section:
+    t = d.tests
+    c4 = t[(t["claim"] == 4) & (t["pool"] == "pooled") & (t["measure"] == "final_test_acc")] \
+        if "pool" in t.columns else t.iloc[:0]
+    return Section(
+        f"Claim 4: {CLAIMS[4]}",
+        ["Correlation across runs between C and final test accuracy, per layer (the last is the "
+         "softmax output), pooled over activations and L2; the test loss, the generalisation gap "
+         "and the within-activation correlations are in claims_tests.csv."],
+        [("correlations", _columns(c4, ["estimator", "layer", "test", "n", "statistic", "p_adjusted",
+                                        "verdict"]))],
+        d.pngs("accuracy"),
+    )
+
+
+def _too_small(d: ReportData) -> Section | None:
+    undecided = [f"claim {n} ({e})" for e, cl in d.claims["estimators"].items()
+                 for n, c in cl.items() if c["verdict"] == "inconclusive"]
+    if not undecided:
+        return None
+    return Section(
+        "Where this run is too small to decide",
+        ["Inconclusive: " + ", ".join(undecided) + ". More seeds (the paper's scale is 50 per "
+         "configuration) give the tests the power to decide."],
+    )
+
+
+SECTIONS: tuple[Callable[[ReportData], Section | None], ...] = (
+    _what_ran, _at_a_glance, _claim1, _claim2, _claim3, _claim4, _too_small)
+
+
+# ---- helpers --------------------------------------------------------------------------------------
+def _columns(df: pd.DataFrame, keep: list[str]) -> pd.DataFrame:
+    return df[[c for c in keep if c in df.columns]]
+
+
+def _num(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.3g}"
+
+
+def _verdict_table(claims: dict[str, Any]) -> pd.DataFrame:
+    rows = []
+    for estimator, per_claim in claims["estimators"].items():
+        for number, c in per_claim.items():
+            parts = "; ".join(f"{p['test']}: n={p['n']}, stat={_num(p['statistic'])}, "
+                              f"p={_num(p['p_value'])} ({p['verdict']})" for p in c["parts"])
+            rows.append({"claim": int(number), "estimator": estimator, "verdict": c["verdict"],
+                         "evidence": parts})
+    return pd.DataFrame(rows).sort_values(["claim", "estimator"]).reset_index(drop=True)
 
 
 def _markdown_table(df: pd.DataFrame) -> str:
@@ -63,219 +200,8 @@ def _markdown_table(df: pd.DataFrame) -> str:
     return "\n".join([head, rule, *body])
 
 
-def _verdict_table(claims: dict[str, Any]) -> pd.DataFrame:
-    rows = []
-    for estimator, per_claim in claims["estimators"].items():
-        for number, c in per_claim.items():
-            parts = "; ".join(
-                f"{p['test']}: n={p['n']}, stat={_num(p['statistic'])}, p={_num(p['p_value'])} "
-                f"({p['verdict']})"
-                for p in c["parts"]
-            )
-            rows.append(
-                {"claim": int(number), "estimator": estimator, "verdict": c["verdict"], "evidence": parts}
-            )
-    return pd.DataFrame(rows).sort_values(["claim", "estimator"]).reset_index(drop=True)
-
-
-def _num(v: float | None) -> str:
-    return "n/a" if v is None else f"{v:.3g}"
-
-
-def _figures(df: pd.DataFrame, runs: pd.DataFrame, out: Path) -> dict[str, list[Path]]:
-    from .. import plots
-
-    figs: dict[str, list[Path]] = {}
-    for est in sorted(df["estimator"].unique()):
-        figs[f"plane_{est}"] = plots.information_plane(df, est, out / f"infoplane_{est}.png")
-        figs[f"epochs_{est}"] = plots.information_vs_epoch(df, est, out / f"information_vs_epoch_{est}.png")
-        figs[f"compression_{est}"] = plots.compression_by_activation(
-            runs, est, out / f"compression_{est}.png"
-        )
-        figs[f"accuracy_{est}"] = plots.compression_vs_accuracy(
-            runs, est, out / f"compression_vs_accuracy_{est}.png"
-        )
-    return figs
-
-
-def _pngs(paths: list[Path]) -> list[Path]:
-    return [p for p in paths if p.suffix == ".png"]
-
-
-def write_report(
-    df: pd.DataFrame, out: Path, about: list[str], configs: list[dict[str, Any]]
-) -> dict[str, Any]:
-    """Analyse ``df`` and write every file of the report folder into ``out``; returns claims.json."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_atomic(df, out / RESULTS_FILE, configs)
-    runs = per_run(df)
-    runs[[c for c in COMPRESSION_COLUMNS if c in runs.columns]].to_csv(out / "compression.csv", index=False)
-    spread = across_seeds(runs)
-    spread.to_csv(out / "across_seeds.csv", index=False)
-    mean_curve_compression(df).to_csv(out / "mean_curve_compression.csv", index=False)
-    tests = all_claims(runs)
-    tests.to_csv(out / "claims_tests.csv", index=False)
-    claims = headline(tests, runs)
-    write_text_atomic(out / "claims.json", json.dumps(claims, indent=2))
-    figs = _figures(df, runs, out / "figures")
-
-    estimators = sorted(df["estimator"].unique())
-    sections = [
-        Section("What ran", about),
-        Section(
-            "The claims at a glance",
-            [
-                f"alpha = {claims['alpha']}, {claims['n_runs']} runs (configuration x seed). A verdict is "
-                "'holds' when the test rejects in the claimed direction (Holm-corrected), 'does not "
-                "hold' when a test that could reject did not, 'inconclusive' when too few runs let no "
-                "test reach alpha. Every test is in claims_tests.csv."
-            ],
-            [("verdicts", _verdict_table(claims))],
-        ),
-    ]
-    keep = [
-        "activation",
-        "l2",
-        "estimator",
-        "layer",
-        "n",
-        "mean",
-        "sd",
-        "ci_low",
-        "ci_high",
-        "fraction_compressing",
-    ]
-    sections.append(
-        Section(
-            f"Claim 1: {CLAIMS[1]}",
-            [
-                "Compression C = peak - final I(X;T) per run (bits); a run compresses when C clears its "
-                "noise floor (the spread of I(X;T) over the last recorded epochs). Mean over seeds with a "
-                "bootstrap 95% interval:"
-            ],
-            [("compression across seeds", spread[[c for c in keep if c in spread.columns]])],
-            [p for e in estimators for p in _pngs(figs[f"plane_{e}"] + figs[f"compression_{e}"])],
-        )
-    )
-    c2 = tests[tests["claim"] == 2]
-    sections.append(
-        Section(
-            f"Claim 2: {CLAIMS[2]}",
-            ["Spread of C across seeds against the within-run noise (variance ratio F):"],
-            [
-                (
-                    "seed spread",
-                    c2[
-                        [
-                            c
-                            for c in (
-                                "activation",
-                                "l2",
-                                "estimator",
-                                "layer",
-                                "n",
-                                "sd",
-                                "iqr",
-                                "fraction_compressing",
-                                "statistic",
-                                "p_adjusted",
-                                "verdict",
-                            )
-                            if c in c2.columns
-                        ]
-                    ],
-                )
-            ],
-            [p for e in estimators for p in _pngs(figs[f"epochs_{e}"])],
-        )
-    )
-    c3 = tests[tests["claim"] == 3]
-    sections.append(
-        Section(
-            f"Claim 3: {CLAIMS[3]}",
-            [
-                "Paired by seed (same initialisation with and without L2): one-sided Wilcoxon signed-rank "
-                "tests; effect size = matched-pairs rank-biserial correlation. overfit = final test loss "
-                "minus its minimum; gen_gap = train minus test accuracy."
-                if len(c3)
-                else "No runs with and without L2 on the same seeds: not tested."
-            ],
-            [
-                (
-                    "paired tests",
-                    c3[
-                        [
-                            c
-                            for c in (
-                                "part",
-                                "activation",
-                                "l2",
-                                "estimator",
-                                "layer",
-                                "n",
-                                "statistic",
-                                "effect_size",
-                                "mean_difference",
-                                "p_adjusted",
-                                "verdict",
-                            )
-                            if c in c3.columns
-                        ]
-                    ],
-                )
-            ]
-            if len(c3)
-            else [],
-        )
-    )
-    c4 = tests[(tests["claim"] == 4) & (tests["pool"] == "pooled") & (tests["measure"] == "final_test_acc")]
-    sections.append(
-        Section(
-            f"Claim 4: {CLAIMS[4]}",
-            [
-                "Correlation across runs between C and final test accuracy, per layer (the last is the "
-                "softmax output), pooled over activations and L2; the test loss, the generalisation gap "
-                "and the within-activation correlations are in claims_tests.csv."
-            ],
-            [
-                (
-                    "correlations",
-                    c4[
-                        [
-                            c
-                            for c in ("estimator", "layer", "test", "n", "statistic", "p_adjusted", "verdict")
-                            if c in c4.columns
-                        ]
-                    ],
-                )
-            ],
-            [p for e in estimators for p in _pngs(figs[f"accuracy_{e}"])],
-        )
-    )
-    undecided = [
-        f"claim {n} ({e})"
-        for e, cl in claims["estimators"].items()
-        for n, c in cl.items()
-        if c["verdict"] == "inconclusive"
-    ]
-    if undecided:
-        sections.append(
-            Section(
-                "Where this run is too small to decide",
-                [
-                    "Inconclusive: " + ", ".join(undecided) + ". More seeds (the paper's scale is 50 per "
-                    "configuration) give the tests the power to decide."
-                ],
-            )
-        )
-    write_text_atomic(out / "report.md", _markdown(sections, out))
-    write_text_atomic(out / "report.html", _html(sections, out))
-    return claims
-
-
 def _markdown(sections: list[Section], out: Path) -> str:
-    lines = ["# ibfast reproduce: Chelombiev, Houghton & O'Donnell (ICLR 2019)", ""]
+    lines = [f"# {TITLE}", ""]
     for s in sections:
         lines += [f"## {s.title}", "", *[t + "\n" for t in s.text]]
         for name, table in s.tables:
@@ -286,17 +212,15 @@ def _markdown(sections: list[Section], out: Path) -> str:
 
 
 def _html(sections: list[Section], out: Path) -> str:
-    body = ["<h1>ibfast reproduce: Chelombiev, Houghton &amp; O'Donnell (ICLR 2019)</h1>"]
+    body = [f"<h1>{html.escape(TITLE)}</h1>"]
     for s in sections:
         body.append(f"<h2>{html.escape(s.title)}</h2>")
         body += [f"<p>{html.escape(t)}</p>" for t in s.text]
         for name, table in s.tables:
             body.append(f"<h3>{html.escape(name)}</h3>")
             body.append(table.to_html(index=False, float_format=lambda v: f"{v:.3g}", border=0))
-        body += [
-            f'<img src="{html.escape(p.relative_to(out).as_posix())}" alt="{html.escape(p.stem)}">'
-            for p in s.figures
-        ]
+        body += [f'<img src="{html.escape(p.relative_to(out).as_posix())}" alt="{html.escape(p.stem)}">'
+                 for p in s.figures]
     style = (
         "body{font-family:sans-serif;max-width:1200px;margin:auto}table{border-collapse:collapse;"
         "font-size:12px}td,th{padding:2px 6px;border-bottom:1px solid #ddd}img{max-width:100%}"
