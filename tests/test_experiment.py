@@ -9,9 +9,11 @@ torch = pytest.importorskip("torch")
 pd = pytest.importorskip("pandas")
 pytest.importorskip("pyarrow")
 import ibfast  # noqa: E402
+from ibfast.analysis import summary  # noqa: E402
 from ibfast.cli import main  # noqa: E402
-from ibfast.experiment import Experiment, ExperimentConfig, log_spaced_epochs, run_all  # noqa: E402
-from ibfast.results import read_configs, read_results, summary, write_atomic  # noqa: E402
+from ibfast.experiment import Experiment, ExperimentConfig, log_spaced_epochs  # noqa: E402
+from ibfast.results import read_configs, read_results, write_atomic  # noqa: E402
+from ibfast.sweep import run_all  # noqa: E402
 
 
 def test_default_schedule_is_the_274_epochs_of_the_papers():
@@ -138,17 +140,23 @@ def test_results_write_atomically_and_read_back(tmp_path, monkeypatch):
 def test_run_all_writes_table_summary_and_plots(tmp_path):
     configs = [_small(activation="tanh", seeds=(0,)), _small(activation="relu", l2=0.015)]
     df = run_all(configs, tmp_path)
-    names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["infoplane_bin_width.png", "infoplane_bin_width.svg", "infoplane_ebab.png",
-                     "infoplane_ebab.svg", "infoplane_kde_upper.png", "infoplane_kde_upper.svg",
-                     "results.parquet", "runs", "summary.csv"]
+    names = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("."))
+    assert names == ["compression.csv", "figures", "manifest.json", "results.parquet", "runs", "summary.csv"]
+    figures = {p.name for p in (tmp_path / "figures").iterdir()}
+    estimators = sorted(set(df["estimator"]))
+    assert len(estimators) == 3
+    assert figures == {f"{kind}_{e}.{ext}" for e in estimators for ext in ("png", "svg")
+                       for kind in ("infoplane", "information_vs_epoch", "compression",
+                                    "compression_vs_accuracy")}
     # one file per configuration, written as each finished: together they are the table
     runs = sorted((tmp_path / "runs").glob("*.parquet"))
     assert len(runs) == 2
     assert sum(len(read_results(p)) for p in runs) == len(df)
     back = read_results(tmp_path)
     assert len(back) == len(df) and set(back["activation"]) == {"tanh", "relu"}
-    assert (tmp_path / "infoplane_ebab.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "figures" / "infoplane_ebab.png").read_bytes()[:4] == b"\x89PNG"
+    again = run_all(configs, tmp_path)  # the folder resumes: nothing runs again, the same table
+    pd.testing.assert_frame_equal(again, df)
     s = summary(back)
     row = s[(s["activation"] == "relu") & (s["estimator"] == "ebab") & (s["layer"] == 1)]
     sub = back[(back["activation"] == "relu") & (back["estimator"] == "ebab") & (back["layer"] == 1)]
@@ -203,19 +211,21 @@ def test_demo_table_estimates_every_layer():
 
 
 def test_toml_with_lists_and_errors_at_setup_are_clear(tmp_path, capsys):
-    from ibfast.experiment.config import configs_from_toml
+    from ibfast.sweep import Grid
 
     cfg = tmp_path / "grid.toml"
     cfg.write_text('activation = ["tanh", "relu"]\nl2 = [0.0, 0.015]\nepochs = 3\n')
-    configs = configs_from_toml(cfg)
+    configs = [t.config for t in Grid.from_toml(cfg).tasks()]
     assert [(c.activation, c.l2) for c in configs] == [("tanh", 0.0), ("tanh", 0.015), ("relu", 0.0),
                                                        ("relu", 0.015)]
-    with pytest.raises(ValueError, match="describes 4 configurations"):
+    with pytest.raises(ValueError, match="describes a grid"):
         ExperimentConfig.from_toml(cfg)
     bad_plugin = tmp_path / "p.toml"
     bad_plugin.write_text('plugins = ["no_such_plugin_module"]\n')
     with pytest.raises(ValueError, match="no_such_plugin_module"):
         ExperimentConfig.from_toml(bad_plugin)
+    with pytest.raises(ValueError, match="no_such_plugin_module"):
+        Grid.from_toml(bad_plugin).tasks()
     # a setting only Experiment can check (the batch exceeds the training set) is exit 2, not a traceback
     rc = main(["run", "--batch-size", "5000", "--epochs", "1", "--out", str(tmp_path / "b"), "--no-progress"])
     assert rc == 2 and "batch_size 5000 exceeds" in capsys.readouterr().err

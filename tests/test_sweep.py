@@ -37,7 +37,7 @@ def _sorted(df):
 def test_grid_expands_into_seed_blocks_with_stable_ids():
     tasks = _grid(seeds=5).tasks()
     assert len(tasks) == 4 * 3  # 4 grid points x seed blocks (0,1), (2,3), (4,)
-    assert [t.config["seeds"] for t in tasks[:3]] == [[0, 1], [2, 3], [4]]
+    assert [t.config.seeds for t in tasks[:3]] == [(0, 1), (2, 3), (4,)]
     assert len({t.task_id for t in tasks}) == 12
     assert [t.task_id for t in _grid(seeds=5).tasks()] == [t.task_id for t in tasks]  # stable
     with pytest.raises(ValueError, match="grid axis 'l2' must be a non-empty list"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import tomllib
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -171,34 +170,14 @@ class ExperimentConfig:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> ExperimentConfig:
-        """One configuration from a TOML file of its keys (``plugins`` imported first); a file with
-        lists of activations or L2 values describes several: read it with ``configs_from_toml``."""
-        configs = configs_from_toml(path)
-        if len(configs) != 1:
-            raise ValueError(f"{path} describes {len(configs)} configurations (lists of activation or "
-                             "l2): read it with configs_from_toml")
-        return configs[0]
-
-
-def configs_from_dict(
-    d: dict[str, Any], activations: list[str] | None = None, l2s: list[float] | None = None
-) -> list[ExperimentConfig]:
-    """One configuration per (activation, l2) pair: ``activation`` and ``l2`` may be lists (or be
-    given as ``activations`` / ``l2s``, which replace the dict's). ``plugins`` (module names) are
-    imported first, so the estimators and activations they register are known to the checks."""
-    base = dict(d)
-    load_plugins(_as_list(base.pop("plugins", [])))
-    file_activations, file_l2s = base.pop("activation", "tanh"), base.pop("l2", 0.0)
-    pairs = itertools.product(activations or _as_list(file_activations), l2s or _as_list(file_l2s))
-    return [ExperimentConfig.from_dict({**base, "activation": a, "l2": p}) for a, p in pairs]
-
-
-def configs_from_toml(path: str | Path) -> list[ExperimentConfig]:
-    """The configurations a TOML file describes (see ``configs_from_dict``)."""
-    with open(path, "rb") as fh:
-        return configs_from_dict(tomllib.load(fh))
-
-
-def _as_list(v: Any) -> list[Any]:
-    return list(v) if isinstance(v, (list, tuple)) else [v]
-
+        """One configuration from a TOML file of its keys (``plugins`` imported first). A file with
+        lists of activation or l2 values, or a ``[grid]`` table, describes a grid: read it with
+        ``ibfast.sweep.Grid.from_toml`` (the one layout of configuration files)."""
+        with open(path, "rb") as fh:
+            d = tomllib.load(fh)
+        plugins = d.pop("plugins", [])
+        load_plugins(list(plugins) if isinstance(plugins, (list, tuple)) else [plugins])
+        if "grid" in d or "sweep" in d or any(isinstance(d.get(k), list) for k in ("activation", "l2")):
+            raise ValueError(f"{path} describes a grid (lists of activation or l2, or a [grid] table): "
+                             "read it with ibfast.sweep.Grid.from_toml")
+        return cls.from_dict(d)

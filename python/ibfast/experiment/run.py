@@ -24,9 +24,9 @@ from ..models import SeedBatchedMLP
 from ..models.optim import FlatAdam
 from .batches import BatchOrder
 from .config import ExperimentConfig
+from .from_config import build_estimators, load_dataset, repeated_input_ids, run_columns
 from .graphed import GraphedEpoch
 from .schedule import log_spaced_epochs
-from .setup import build_estimators, load_dataset, repeated_input_ids, run_columns
 from .train import cross_entropy, train_one_epoch
 
 ProgressFn = Callable[[int, int], None]
@@ -140,6 +140,24 @@ class Experiment:
         df = self._run(progress)
         return [df[df["_member"] == i].drop(columns="_member").reset_index(drop=True)
                 for i in range(len(self.members))]
+
+    def record_now(self, epoch: int = 0) -> Any:
+        """Record every layer of the model now and estimate it, as a recorded epoch does, and
+        return that epoch's rows (labelled ``epoch``). The model is the trained one after
+        ``run()``, else a freshly initialised one. Timing one call gives the cost of a recorded
+        epoch (``ibfast reproduce``'s projection)."""
+        import pandas as pd
+
+        if self.model is None:
+            self.model = self.make_model()
+        device = torch.device(self.config.device)
+        x_all = torch.from_numpy(self.dataset.x).to(device)
+        y_all = torch.from_numpy(self.dataset.y).to(device)
+        layers, metrics = self._record(self.model, x_all, y_all)
+        rows = self._estimate(epoch, layers, metrics)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        return pd.DataFrame(rows).drop(columns="_member")
 
     def _run(self, progress: ProgressFn | None) -> Any:
         import pandas as pd

@@ -68,7 +68,7 @@ class GridSpec:
 
     def configs(self) -> list[ExperimentConfig]:
         """Every task's configuration (each checked)."""
-        return [t.experiment_config() for t in self.grid().tasks()]
+        return [t.config for t in self.grid().tasks()]
 
 
 @dataclass(frozen=True)
@@ -109,21 +109,14 @@ def _hours(seconds: float) -> str:
 
 
 def project(configs: Sequence[ExperimentConfig], calibration_epochs: int = 8) -> Projection:
-    """Time a few epochs and one recorded epoch of the first task, and scale to the grid (one
-    process; with W workers on W free cores, about 1/W of it)."""
+    """Time a few epochs of training and one recorded epoch of the first task
+    (``Experiment.record_now``), and scale to the grid (one process; with W workers on W free
+    cores, about 1/W of it)."""
     c = configs[0]
     probe = Experiment(replace(c, epochs=calibration_epochs, record_epochs=(calibration_epochs - 1,)))
     probe.run()
-    assert probe.model is not None
-    import torch
-
-    x = torch.from_numpy(probe.dataset.x).to(c.device)
-    y = torch.from_numpy(probe.dataset.y).to(c.device)
     t0 = time.perf_counter()
-    layers, metrics = probe._record(probe.model, x, y)
-    probe._estimate(0, layers, metrics)
-    if x.is_cuda:
-        torch.cuda.synchronize(x.device)
+    probe.record_now(calibration_epochs)
     estimate_s = time.perf_counter() - t0
     n_recorded = (
         len(c.record_epochs)
@@ -132,5 +125,5 @@ def project(configs: Sequence[ExperimentConfig], calibration_epochs: int = 8) ->
     )
     return Projection(
         probe.timings.train_s / calibration_epochs, estimate_s, len(configs), c.epochs, n_recorded,
-        on_gpu=bool(x.is_cuda),
+        on_gpu=c.device.startswith("cuda"),
     )

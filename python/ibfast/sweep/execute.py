@@ -1,6 +1,6 @@
 """Where tasks run: in this process, in local worker processes, or on a Dask cluster.
 
-Every executor calls ``run_task`` and hands back, per task, its rows or the traceback of the
+Every executor calls ``run_pack`` and hands back, per task, its rows or the traceback of the
 error it raised; the caller writes the files. On Dask the rows come back to the client, which
 writes them into its own folder: workers need no shared file system, only ibfast installed.
 """
@@ -48,18 +48,13 @@ def run_pack(tasks: list[Task], sink: Any = None,
         if kernel_threads:
             set_num_threads(kernel_threads)
         load_plugins(sorted({p for t in tasks for p in t.plugins}))
-        configs = [t.experiment_config() for t in tasks]
+        configs = [t.config for t in tasks]
         report = _reporter(tasks, sink, configs[0].epochs)
         tables = Experiment(configs).run_members(report)
         return [(table, None) for table in tables]
     except Exception:
         error = traceback.format_exc()
         return [(None, error) for _ in tasks]
-
-
-def run_task(task: Task, sink: Any = None, kernel_threads: int | None = None) -> tuple[Any, str | None]:
-    """One task alone: (rows, None) or (None, traceback)."""
-    return run_pack([task], sink, kernel_threads)[0]
 
 
 def _reporter(tasks: list[Task], sink: Any, epochs: int) -> Callable[[int, int], None] | None:

@@ -1,26 +1,32 @@
-"""Run a sweep: claim the folder, skip what is done, run the rest on an executor, write each
-task's file as it finishes, then rebuild the combined table, summary and figures."""
+"""The one runner: a grid of configurations into a results folder. ``ibfast run``, ``ibfast
+sweep``, ``ibfast reproduce`` and ``run_all`` all come here: claim the folder, skip what is done,
+run the rest (in this process, on local workers or on Dask), write each task's file as it
+finishes, then rebuild the folder's outputs (``ibfast.outputs``)."""
 
 from __future__ import annotations
 
 import sys
+import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ..results import RESULTS_FILE, summary, write_atomic
+from ..experiment.config import ExperimentConfig
+from ..experiment.run import Experiment, pack_key
+from ..outputs import FolderOutputs
 from .execute import dask_cluster, in_process, local_processes
 from .store import SweepFolder
-from .tasks import Grid, Task
+from .tasks import ConfigList, Grid, Task
 
 
 @dataclass
 class SweepResult:
-    """What a sweep did: tasks skipped (already done), run now, failed (see OUT/failed/)."""
+    """What a run of the runner did: tasks skipped (already done), run now, failed (see
+    OUT/failed/); ``table`` is every finished task's rows and ``outputs`` what was written."""
 
     out: Path
     n_tasks: int
@@ -28,13 +34,14 @@ class SweepResult:
     finished: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     table: pd.DataFrame | None = None
+    outputs: FolderOutputs | None = None
 
 
 class _Progress:
-    """One bar over the whole sweep, in epochs: tasks already done count as finished."""
+    """One bar over the whole grid, in epochs: tasks already done count as finished."""
 
     def __init__(self, tasks: list[Task], done: set[str], enabled: bool) -> None:
-        self.epochs = {t.task_id: int(t.config["epochs"]) for t in tasks}
+        self.epochs = {t.task_id: t.config.epochs for t in tasks}
         self.seen = {tid: (self.epochs[tid] if tid in done else 0) for tid in self.epochs}
         self.lock = threading.Lock()
         self.bar: Any = None
@@ -42,7 +49,7 @@ class _Progress:
             from tqdm import tqdm
 
             self.bar = tqdm(total=sum(self.epochs.values()), initial=sum(self.seen.values()), unit="ep",
-                            desc=f"sweep {len(done)}/{len(tasks)} tasks", file=sys.stderr)
+                            desc=f"{len(done)}/{len(tasks)} tasks", file=sys.stderr)
         self.n_done, self.n_tasks = len(done), len(tasks)
 
     def epochs_done(self, tid: str, n: int) -> None:
@@ -57,7 +64,7 @@ class _Progress:
         with self.lock:
             self.n_done += 1
             if self.bar is not None:
-                self.bar.set_description(f"sweep {self.n_done}/{self.n_tasks} tasks")
+                self.bar.set_description(f"{self.n_done}/{self.n_tasks} tasks")
 
     def close(self) -> None:
         if self.bar is not None:
@@ -65,7 +72,7 @@ class _Progress:
 
 
 def run_sweep(
-    grid: Grid,
+    grid: Grid | ConfigList,
     out: str | Path,
     *,
     workers: int = 0,
@@ -73,21 +80,57 @@ def run_sweep(
     extend: bool = False,
     progress: bool = False,
     plots: bool = True,
+    outputs: bool = True,
     on_task: Callable[[str, Task], None] | None = None,
     pack_seeds: int = 80,
 ) -> SweepResult:
     """Run every task of ``grid`` not yet done in ``out``: in this process (``workers=0``), in
     ``workers`` local processes, or on the Dask scheduler at ``scheduler``. A task that raises is
-    recorded in OUT/failed/ and the sweep goes on; the next start retries it. ``on_task(status,
+    recorded in OUT/failed/ and the run goes on; the next start retries it. ``on_task(status,
     task)`` hears "skipped", "finished" and "failed". Tasks that differ only in activation, L2
     and seeds are packed into one stacked model of up to ``pack_seeds`` seeds (0: no packing);
-    each still gets its own file, with its own run's numbers."""
+    each still gets its own file, with its own run's numbers. Then, with ``outputs``, the
+    folder's tables (and with ``plots`` its figures) are rebuilt from every finished task."""
     folder = SweepFolder(out)
     grid_tasks = grid.tasks()
     preflight(grid_tasks)
     with folder.lock():
-        return _run(folder, grid, grid_tasks, workers, scheduler, extend, progress, plots, on_task,
-                    pack_seeds)
+        tasks = folder.claim(grid, grid_tasks, extend=extend)
+        result = _run(folder, tasks, workers, scheduler, progress, on_task, pack_seeds)
+        if len(result.failed) < len(tasks):
+            if outputs:
+                result.outputs = folder.rebuild(tasks, figures=plots)
+                result.table = result.outputs.table
+            else:
+                result.table = folder.combined(tasks)
+    return result
+
+
+def run_all(
+    configs: Sequence[ExperimentConfig],
+    out: str | Path | None = None,
+    *,
+    plots: bool = True,
+    **options: Any,
+) -> pd.DataFrame:
+    """Run the given configurations (each one task with all its seeds) through :func:`run_sweep`
+    and return the combined table. With ``out``, the folder is a results folder like any other
+    (resumable: finished configurations are not run again); without it nothing is kept.
+    ``options`` are :func:`run_sweep`'s (workers, scheduler, progress, pack_seeds, ...). A task
+    that fails raises RuntimeError with its traceback."""
+    grid = Grid.of_configs(configs)
+    if out is None:
+        with tempfile.TemporaryDirectory(prefix="ibfast-run-") as tmp:
+            return _table_or_raise(run_sweep(grid, tmp, plots=False, outputs=False, **options))
+    return _table_or_raise(run_sweep(grid, out, plots=plots, **options))
+
+
+def _table_or_raise(result: SweepResult) -> pd.DataFrame:
+    if result.failed or result.table is None:
+        first = SweepFolder(result.out).failure_file_of(result.failed[0]) if result.failed else None
+        detail = first.read_text() if first is not None and first.is_file() else ""
+        raise RuntimeError(f"{len(result.failed)} of {result.n_tasks} configurations failed\n{detail}")
+    return result.table
 
 
 def make_packs(tasks: list[Task], pack_seeds: int) -> list[list[Task]]:
@@ -95,19 +138,17 @@ def make_packs(tasks: list[Task], pack_seeds: int) -> list[list[Task]]:
     grouped by everything else, then consecutive tasks (grid neighbours, which share activations)
     up to ``pack_seeds`` seeds a pack; 0 runs every task alone. The packs depend on the grid and
     ``pack_seeds`` only, never on the executor or on what is already done, so a task's numbers
-    are the same whoever runs it and however often the sweep was restarted."""
-    from ..experiment.run import pack_key
-
+    are the same whoever runs it and however often the run was restarted."""
     if pack_seeds <= 0:
         return [[t] for t in tasks]
     groups: dict[Any, list[Task]] = {}
     for t in tasks:
-        groups.setdefault(pack_key(t.experiment_config()), []).append(t)
+        groups.setdefault(pack_key(t.config), []).append(t)
     packs: list[list[Task]] = []
     for group in groups.values():
         pack: list[Task] = []
         for t in group:
-            if pack and sum(len(u.config["seeds"]) for u in pack) + len(t.config["seeds"]) > pack_seeds:
+            if pack and sum(len(u.config.seeds) for u in pack) + len(t.config.seeds) > pack_seeds:
                 packs.append(pack)
                 pack = []
             pack.append(t)
@@ -117,23 +158,19 @@ def make_packs(tasks: list[Task], pack_seeds: int) -> list[list[Task]]:
 
 def preflight(tasks: list[Task]) -> None:
     """Set up one Experiment per distinct data and split setting (data loaded, batch size against
-    the training set, device checked), so that a mistake stops the sweep before any task, not
+    the training set, device checked), so that a mistake stops the run before any task, not
     as one failure per task."""
-    from ..experiment import Experiment
-
     keys = ("data", "data_path", "data_seed", "train_fraction", "batch_size", "device", "shuffle_split")
     seen = set()
     for task in tasks:
-        key = tuple(str(task.config.get(k)) for k in keys)
+        key = tuple(str(getattr(task.config, k)) for k in keys)
         if key not in seen:
             seen.add(key)
-            Experiment(task.experiment_config())
+            Experiment(task.config)
 
 
-def _run(folder: SweepFolder, grid: Grid, grid_tasks: list[Task], workers: int, scheduler: str | None,
-         extend: bool, progress: bool, plots: bool, on_task: Callable[[str, Task], None] | None,
-         pack_seeds: int) -> SweepResult:
-    tasks = folder.claim(grid, grid_tasks, extend=extend)
+def _run(folder: SweepFolder, tasks: list[Task], workers: int, scheduler: str | None, progress: bool,
+         on_task: Callable[[str, Task], None] | None, pack_seeds: int) -> SweepResult:
     result = SweepResult(folder.out, len(tasks))
     done = set()
     for t in tasks:
@@ -167,20 +204,4 @@ def _run(folder: SweepFolder, grid: Grid, grid_tasks: list[Task], workers: int, 
             bar.task_done(o.task.task_id)
     finally:
         bar.close()
-    if len(result.failed) < len(tasks):
-        result.table = rebuild_outputs(folder, tasks, plots)
     return result
-
-
-def rebuild_outputs(folder: SweepFolder, tasks: list[Task] | None = None, plots: bool = True) -> pd.DataFrame:
-    """results.parquet, summary.csv and the information planes, from the finished run files."""
-    df = folder.combined(tasks)
-    configs = [t.config for t in tasks] if tasks is not None else folder.configs()
-    write_atomic(df, folder.out / RESULTS_FILE, configs)
-    summary(df).to_csv(folder.out / "summary.csv", index=False)
-    if plots:
-        from ..plots import information_plane
-
-        for estimator in sorted(df["estimator"].unique()):
-            information_plane(df, str(estimator), folder.out / f"infoplane_{estimator}.png")
-    return df

@@ -1,9 +1,10 @@
-"""A sweep's folder: what has been done survives any kill.
+"""A results folder (every run of ibfast run, sweep and reproduce is one): what has been done
+survives any kill.
 
     OUT/manifest.json        the grid and its task ids (written atomically when a sweep starts)
     OUT/runs/<task id>.parquet   one finished task's rows, written atomically (complete or absent)
     OUT/failed/<task id>.json    a task that raised: its configuration and traceback
-    OUT/results.parquet, summary.csv, infoplane_<estimator>.png|svg   rebuilt from runs/
+    OUT/results.parquet, summary.csv, compression.csv, figures/   rebuilt from runs/ (ibfast.outputs)
 
 A task counts as done when its run file exists and reads back as a table whose stored
 configuration is the task's own; anything else (no file, a file from another grid, a damaged one)
@@ -21,8 +22,10 @@ from typing import Any
 
 import pandas as pd
 
+from ..outputs import FolderOutputs, write_outputs
+from ..plugins import load_plugins
 from ..results import RESULTS_FILE, read_configs, write_atomic, write_text_atomic
-from .tasks import Grid, Task
+from .tasks import ConfigList, Grid, Task
 
 MANIFEST = "manifest.json"
 
@@ -37,7 +40,10 @@ class SweepFolder:
         return self.runs / f"{task.task_id}.parquet"
 
     def failure_file(self, task: Task) -> Path:
-        return self.failed / f"{task.task_id}.json"
+        return self.failure_file_of(task.task_id)
+
+    def failure_file_of(self, task_id: str) -> Path:
+        return self.failed / f"{task_id}.json"
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -67,7 +73,7 @@ class SweepFolder:
         p = self.out / MANIFEST
         return json.loads(p.read_text()) if p.is_file() else None
 
-    def claim(self, grid: Grid, tasks: list[Task], extend: bool = False) -> list[Task]:
+    def claim(self, grid: Grid | ConfigList, tasks: list[Task], extend: bool = False) -> list[Task]:
         """Record the grid in the folder and return every task it holds (with ``extend``, the
         earlier grids' tasks too). A folder holding another grid is refused unless ``extend``."""
         old = self.read_manifest()
@@ -80,7 +86,8 @@ class SweepFolder:
                     "or --extend to add this grid's tasks to it"
                 )
             known = set(ids)
-            tasks = tasks + [Task(c, tuple(old.get("plugins", []))) for i, c in
+            load_plugins(old.get("plugins", []))
+            tasks = tasks + [Task.from_plain(c, old.get("plugins", [])) for i, c in
                              zip(old["task_ids"], old["configs"], strict=True) if i not in known]
         grids = [grid.describe()] if old is None else list(old["grids"])
         if grid.describe() not in grids:  # an extension
@@ -88,7 +95,7 @@ class SweepFolder:
         manifest = {
             "grids": grids,
             "task_ids": [t.task_id for t in tasks],
-            "configs": [t.config for t in tasks],
+            "configs": [t.plain() for t in tasks],
             "plugins": sorted({p for t in tasks for p in t.plugins}),
         }
         write_text_atomic(self.out / MANIFEST, json.dumps(manifest, indent=1))
@@ -100,35 +107,50 @@ class SweepFolder:
         if not p.is_file():
             return False
         try:
-            return read_configs(p) == [task.config]
+            return read_configs(p) == [task.plain()]
         except Exception:  # a damaged file is simply not done
             return False
 
     def save(self, task: Task, rows: pd.DataFrame) -> Path:
-        path = write_atomic(rows, self.run_file(task), [task.config])
+        path = write_atomic(rows, self.run_file(task), [task.plain()])
         self.failure_file(task).unlink(missing_ok=True)  # a retried task that now succeeded
         return path
 
     def record_failure(self, task: Task, error: str) -> Path:
         path = self.failure_file(task)
         write_text_atomic(path, json.dumps({"task_id": task.task_id, "label": task.label(),
-                                            "config": task.config, "traceback": error}, indent=1))
+                                            "config": task.plain(), "traceback": error}, indent=1))
         return path
 
     def combined(self, tasks: list[Task] | None = None) -> pd.DataFrame:
         """The rows of every finished task (of ``tasks``, else of the manifest), in task order."""
+        return self._combined(tasks)[0]
+
+    def _combined(self, tasks: list[Task] | None) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
         if tasks is None:
             manifest = self.read_manifest()
             if manifest is None:
-                if (self.out / RESULTS_FILE).is_file():  # an ibfast run folder, or one from before sweeps
-                    return pd.read_parquet(self.out / RESULTS_FILE)
-                # an ibfast run killed before its combined table: the configurations that finished
-                frames = [pd.read_parquet(p) for p in sorted(self.runs.glob("*.parquet"))]
-                if not frames:
+                if (self.out / RESULTS_FILE).is_file():  # a results folder from before sweeps
+                    return pd.read_parquet(self.out / RESULTS_FILE), read_configs(self.out)
+                # a run killed before its first combined table: the tasks that finished
+                files = sorted(self.runs.glob("*.parquet"))
+                if not files:
                     raise FileNotFoundError(f"no manifest.json, {RESULTS_FILE} or runs/ in {self.out}")
-                return pd.concat(frames, ignore_index=True)
-            tasks = [Task(c) for c in manifest["configs"]]
-        frames = [pd.read_parquet(self.run_file(t)) for t in tasks if self.run_file(t).is_file()]
-        if not frames:
+                return (pd.concat([pd.read_parquet(p) for p in files], ignore_index=True),
+                        [c for p in files for c in read_configs(p)])
+            files = [self.runs / f"{tid}.parquet" for tid in manifest["task_ids"]]
+            configs = list(manifest["configs"])
+        else:
+            files = [self.run_file(t) for t in tasks]
+            configs = [t.plain() for t in tasks]
+        done = [(p, c) for p, c in zip(files, configs, strict=True) if p.is_file()]
+        if not done:
             raise FileNotFoundError(f"no finished runs in {self.runs}")
-        return pd.concat(frames, ignore_index=True)
+        return pd.concat([pd.read_parquet(p) for p, _ in done], ignore_index=True), [c for _, c in done]
+
+    def rebuild(self, tasks: list[Task] | None = None, *, figures: bool = True,
+                estimators: list[str] | None = None) -> FolderOutputs:
+        """results.parquet, summary.csv, compression.csv and (with ``figures``) figures/ from the
+        finished run files (``outputs.write_outputs``)."""
+        df, configs = self._combined(tasks)
+        return write_outputs(df, self.out, configs, figures=figures, estimators=estimators)
