@@ -14,8 +14,9 @@ ROOT = Path(ibfast.__file__).parent
 
 
 def _modules() -> dict[str, Path]:
+    """Every module by name; compiled extensions (known by their .pyi stubs) are leaves."""
     found = {}
-    for path in ROOT.rglob("*.py"):
+    for path in [*ROOT.rglob("*.py"), *ROOT.rglob("*.pyi")]:
         parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
         if parts[-1] == "__init__":
             parts = parts[:-1]
@@ -40,6 +41,8 @@ def import_graph() -> dict[str, set[str]]:
     modules = _modules()
     graph: dict[str, set[str]] = {m: set() for m in modules}
     for module, path in modules.items():
+        if path.suffix == ".pyi":
+            continue  # a compiled module imports nothing of ibfast's
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             targets: list[str] = []
             if isinstance(node, ast.Import):

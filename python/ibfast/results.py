@@ -17,10 +17,12 @@ from typing import Any, BinaryIO
 
 import pandas as pd
 
+from .columns import MEASUREMENTS, run_keys
+
 RESULTS_FILE = "results.parquet"
-# The per-row measurements; every other column (but seed and epoch) names the run and layer.
-MEASUREMENTS = ("i_xt", "i_ty", "h_t", "train_loss", "train_acc", "test_loss", "test_acc")
 _CONFIG_KEY = b"ibfast.configs"
+__all__ = ["MEASUREMENTS", "RESULTS_FILE", "read_configs", "read_results", "replace_atomically", "run_keys",
+           "write_atomic", "write_text_atomic"]
 
 
 def write_atomic(df: pd.DataFrame, path: str | Path, configs: list[dict[str, Any]] | None = None) -> Path:
@@ -79,12 +81,6 @@ def read_configs(path: str | Path) -> list[dict[str, Any]]:
         p = p / RESULTS_FILE
     meta = pq.read_schema(p).metadata or {}
     return list(json.loads(meta.get(_CONFIG_KEY, b"[]")))
-
-
-def run_keys(df: pd.DataFrame) -> list[str]:
-    """The columns that say which run and layer a row belongs to, seed and epoch aside: every
-    column that is not a measurement (configuration, estimator and its parameters, layer)."""
-    return [c for c in df.columns if c not in MEASUREMENTS and c not in ("seed", "epoch")]
 
 
 def __getattr__(name: str) -> Any:

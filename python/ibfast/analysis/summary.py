@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..results import run_keys
+from ..columns import run_keys
 
 
 def summary(df: pd.DataFrame) -> pd.DataFrame:
