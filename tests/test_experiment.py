@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -230,3 +232,18 @@ def test_toml_with_lists_and_errors_at_setup_are_clear(tmp_path, capsys):
     rc = main(["run", "--batch-size", "5000", "--epochs", "1", "--out", str(tmp_path / "b"), "--no-progress"])
     assert rc == 2 and "batch_size 5000 exceeds" in capsys.readouterr().err
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o077, 0o002])
+def test_atomically_written_files_follow_the_umask(tmp_path, mask):
+    from ibfast.results import write_text_atomic
+
+    old = os.umask(mask)
+    try:
+        write_atomic(pd.DataFrame({"a": [1]}), tmp_path / "t.parquet")
+        write_text_atomic(tmp_path / "m.json", "{}")
+        (tmp_path / "plain.csv").write_text("x")  # what the CSVs and figures get
+    finally:
+        os.umask(old)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+    assert modes == dict.fromkeys(["t.parquet", "m.json", "plain.csv"], 0o666 & ~mask)
