@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -287,9 +289,35 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that it unwinds like Ctrl-C: workers stopped,
+    finished tasks kept."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt as stop:
+        out = getattr(args, "out", None)
+        kept = ""
+        if out is not None:
+            n = len(list((Path(out) / "runs").glob("*.parquet")))
+            kept = (f"; {n} finished task file(s) kept in {Path(out) / 'runs'}/, "
+                    "the same command resumes the rest")
+        what = "terminated" if isinstance(stop, Terminated) else "interrupted"
+        print(f"ibfast {args.command}: {what}{kept}", file=sys.stderr)
+        return 143 if isinstance(stop, Terminated) else 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -122,13 +122,29 @@ def local_processes(packs: list[list[Task]], workers: int,
             drain.start()
         futures: dict[Future[list[tuple[Any, str | None]]], list[Task]] = {
             pool.submit(run_pack, pack, sink, kernel_threads): pack for pack in packs}
+        completed = False
         try:
             for fut in as_completed(futures):
                 yield from _outcomes(futures[fut], fut)
+            completed = True
         finally:
             stop.set()
             if drain:
                 drain.join(timeout=5)
+            if not completed:  # Ctrl-C, SIGTERM or an error in the caller: no worker outlives us
+                _stop_workers(pool)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Cancel what has not started and end the running workers now (a pack can take minutes;
+    ``shutdown`` alone would wait for it). ProcessPoolExecutor has no public way to end its
+    workers before Python 3.14, hence its ``_processes``."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in processes:
+        p.terminate()
+    for p in processes:
+        p.join(timeout=10)
 
 
 def _drain(sink: Any, progress: ProgressSink, stop: threading.Event) -> None:

@@ -204,4 +204,7 @@ def _run(folder: SweepFolder, tasks: list[Task], workers: int, scheduler: str | 
             bar.task_done(o.task.task_id)
     finally:
         bar.close()
+        close = getattr(outcomes, "close", None)
+        if close is not None:  # an executor's generator ends its workers now, not at collection
+            close()
     return result
