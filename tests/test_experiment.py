@@ -247,3 +247,17 @@ def test_atomically_written_files_follow_the_umask(tmp_path, mask):
         os.umask(old)
     modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
     assert modes == dict.fromkeys(["t.parquet", "m.json", "plain.csv"], 0o666 & ~mask)
+
+
+def test_version_and_help_show_defaults(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0 and capsys.readouterr().out.strip() == f"ibfast {version('ibfast')}"
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for shown in ("(default 8000)", "(default 0.0004)", "(default cpu)", "(default 1;",
+                  "default 0: this process", "(default results/ibfast-run"):
+        assert shown in text, shown

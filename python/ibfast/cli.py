@@ -211,20 +211,23 @@ def _grid_options() -> argparse.ArgumentParser:
     g.add_argument("--grid", action="append", metavar="KEY=JSON_LIST",
                    help="any axis, e.g. hidden=[[10,7],[6]]")
     g.add_argument("--set", action="append", metavar="KEY=JSON", help="any fixed config key, e.g. lr=1e-3")
-    g.add_argument("--seeds", type=int, help="seeds 0..N-1 at every point, trained batched")
+    g.add_argument("--seeds", type=int, help="seeds 0..N-1 at every point, trained batched (default 1; "
+                   "reproduce: 50, quick 5)")
     g.add_argument("--seeds-per-task", type=int, help="seeds per task, the unit that resumes (default 10)")
     g.add_argument("--plugin", action="append", metavar="MODULE",
                    help="import MODULE first (it may call ibfast.register_estimator)")
     c = p.add_argument_group("configuration keys (defaults: ExperimentConfig's, or reproduce's preset)")
-    c.add_argument("--epochs", type=int)
+    c.add_argument("--epochs", type=int, help=_default("epochs"))
     c.add_argument("--estimators", nargs="+", metavar="NAME",
-                   help=f"registered names: {', '.join(estimator_names())} (and any a plugin registers)")
-    c.add_argument("--data", choices=DATA_NAMES)
+                   help=f"registered names: {', '.join(estimator_names())} (and any a plugin registers) "
+                   + _default("estimators"))
+    c.add_argument("--data", choices=DATA_NAMES, help=_default("data"))
     c.add_argument("--data-path", help="var_u.mat for twelve_bit, the idx folder for mnist")
-    c.add_argument("--hidden", nargs="+", type=int, help="hidden widths (default 10 7 5 4 3)")
-    c.add_argument("--batch-size", type=int)
-    c.add_argument("--lr", type=float)
-    c.add_argument("--record-points", type=int, help="log-spaced points (400 -> 274 epochs of 8000)")
+    c.add_argument("--hidden", nargs="+", type=int, help="hidden widths " + _default("hidden"))
+    c.add_argument("--batch-size", type=int, help=_default("batch_size"))
+    c.add_argument("--lr", type=float, help="Adam's learning rate " + _default("lr"))
+    c.add_argument("--record-points", type=int,
+                   help="log-spaced points (400 -> 274 epochs of 8000) " + _default("record_points"))
     c.add_argument("--protocol", choices=tuple(PROTOCOLS),
                    help="authors (default: the paper's code) or ibfast; the flags below vary one item")
     c.add_argument("--init-gain", choices=INIT_GAIN_RULES,
@@ -240,9 +243,10 @@ def _grid_options() -> argparse.ArgumentParser:
                        help="a seeded shuffled 80/20 split (Saxe et al.)")
     c.add_argument("--adaptive-kde-power", type=int, choices=(1, 2),
                    help="adaptive KDE noise: 1: s2 = c max|T| (the paper's wording), 2: (c max|T|)^2")
-    c.add_argument("--device", help="cpu or cuda")
+    c.add_argument("--device", help="cpu or cuda[:index] " + _default("device"))
     r = p.add_argument_group("running (the folder resumes: run the same command again)")
-    r.add_argument("--out", help="the results folder")
+    r.add_argument("--out", help="the results folder (default results/ibfast-run, results/sweep or "
+                   "results/reproduce)")
     r.add_argument("--workers", type=int, default=0,
                    help="local worker processes (default 0: this process, whose training and estimation "
                         "threads share the cores)")
@@ -256,8 +260,22 @@ def _grid_options() -> argparse.ArgumentParser:
     return p
 
 
+def _default(key: str) -> str:
+    """ExperimentConfig's default for a key, as help text (reproduce's preset sets some others)."""
+    from dataclasses import MISSING, fields
+
+    from .experiment.config import ExperimentConfig
+
+    value = next(f.default for f in fields(ExperimentConfig) if f.name == key)
+    shown = " ".join(map(str, value)) if isinstance(value, tuple) else value
+    return "" if value is MISSING else f"(default {shown})"
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from importlib.metadata import version
+
     p = argparse.ArgumentParser(prog="ibfast", description="Information-plane estimators.")
+    p.add_argument("--version", action="version", version=f"ibfast {version('ibfast')}")
     sub = p.add_subparsers(dest="command", required=True)
     info = sub.add_parser("info", help="what this build of ibfast contains")
     info.set_defaults(func=_cmd_info)
