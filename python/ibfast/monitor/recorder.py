@@ -185,6 +185,9 @@ class InfoPlaneRecorder:
         self._recorded: list[int] = []
         self._loader_labels: np.ndarray | None = None
         self._warned_cpu = False
+        #: the matrices of the last record as the estimators got them (N x d_used each: float32
+        #: arrays on the CPU, CUDA tensors on a GPU), for a look at what was estimated
+        self.last_matrices: list[Any] | None = None
 
     # -- configuration -----------------------------------------------------------------------
     def _reduce_specs_for(self, reduce: Any) -> list[ReduceSpec]:
@@ -271,6 +274,7 @@ class InfoPlaneRecorder:
         self.timings.reduce_s += p.reduce_s
         self._recorded.append(epoch)
         outputs = [self._for_estimation(t) for t in p.outputs]
+        self.last_matrices = outputs
         job = (epoch, p, outputs, values)
         on_cpu = all(not isinstance(t, torch.Tensor) or not t.is_cuda for t in outputs)
         if self.background and on_cpu:
