@@ -14,7 +14,7 @@ BIN_EXACT = 1e-9
 
 # Every binning estimator puts 0 and 1 in different bins, so each 12-bit pattern is its own row.
 PATTERN_BINNERS = {
-    "bin_width_0.5": ibfast.BinWidth(0.5),
+    "bin_width_0.5": ibfast.FixedWidth(0.5),
     "fixed_range": ibfast.FixedRange(),
     "adaptive_range": ibfast.AdaptiveRange(),
     "ebab": ibfast.EBAB(),
@@ -34,7 +34,7 @@ def test_all_12bit_patterns_have_12_bits(name, all_12bit_patterns):
 
 
 def test_12bit_patterns_in_nats(all_12bit_patterns):
-    r = ibfast.BinWidth(0.5, units="nats")(all_12bit_patterns)
+    r = ibfast.FixedWidth(0.5, units="nats")(all_12bit_patterns)
     assert r.units == "nats"
     assert r.h_t == pytest.approx(12.0 * math.log(2.0), abs=BIN_EXACT)
 
@@ -42,7 +42,7 @@ def test_12bit_patterns_in_nats(all_12bit_patterns):
 def test_pattern_subsets_have_log2_n_bits(all_12bit_patterns):
     # the first 2^k patterns vary only in the k lowest bits: H = k bits
     for k in (0, 1, 5, 11):
-        r = ibfast.BinWidth(0.5)(all_12bit_patterns[: 2**k])
+        r = ibfast.FixedWidth(0.5)(all_12bit_patterns[: 2**k])
         assert r.h_t == pytest.approx(float(k), abs=BIN_EXACT)
 
 
@@ -86,7 +86,7 @@ def test_repeated_inputs_half_of_them_noisy(all_12bit_patterns):
     second[noisy, 5] += 2.0  # a value no pattern has: the two copies differ
     T = np.concatenate([first, second])
     ids = np.concatenate([np.arange(4096), np.arange(4096)])
-    for est in (ibfast.BinWidth(0.5), ibfast.EBAB(), ibfast.AdaptiveRange()):
+    for est in (ibfast.FixedWidth(0.5), ibfast.EBAB(), ibfast.AdaptiveRange()):
         r = est(T, input_ids=ids)
         assert r.h_t_given_x == pytest.approx(0.5, abs=BIN_EXACT), type(est).__name__
         assert r.h_t == pytest.approx(12.5, abs=BIN_EXACT), type(est).__name__
@@ -100,7 +100,7 @@ def test_three_copies_one_differs():
     base = np.arange(50, dtype=np.float32)[:, None]
     T = np.concatenate([base, base, base + 0.5])
     ids = np.tile(np.arange(50), 3)
-    r = ibfast.BinWidth(0.25)(T, input_ids=ids)
+    r = ibfast.FixedWidth(0.25)(T, input_ids=ids)
     h_given = math.log2(3.0) - 2.0 / 3.0
     h_t = 50 * (2 / 150 * math.log2(75) + 1 / 150 * math.log2(150))
     assert r.h_t_given_x == pytest.approx(h_given, abs=BIN_EXACT)
@@ -259,7 +259,7 @@ def test_var_u_repeated_inputs_noisy_for_one_class(var_u):
     ids = np.tile(np.arange(4096), 2)
     labels = np.tile(y, 2)
     p1 = float(np.mean(y == 1))
-    for est in (ibfast.BinWidth(0.5), ibfast.EBAB(), ibfast.FixedRange(n_bins=30, lo=0.0, hi=3.0)):
+    for est in (ibfast.FixedWidth(0.5), ibfast.EBAB(), ibfast.FixedRange(n_bins=30, lo=0.0, hi=3.0)):
         r = est(T, labels, input_ids=ids)
         assert r.h_t_given_x == pytest.approx(p1, abs=BIN_EXACT)
         assert r.i_xt == pytest.approx(12.0, abs=BIN_EXACT)

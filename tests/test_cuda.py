@@ -114,7 +114,7 @@ def test_fused_binned_entropy_on_the_gpu_with_colliding_hashes(cuda_device, hash
             np.testing.assert_allclose(got[1], full[1], atol=1e-12)
 
 
-@pytest.mark.parametrize("name", ["fixed_range", "bin_width", "adaptive_range", "ebab"])
+@pytest.mark.parametrize("name", ["fixed_range", "fixed_width", "adaptive_range", "ebab"])
 @pytest.mark.cuda
 def test_gpu_estimators_take_the_fused_path_with_the_same_numbers(cuda_device, name, monkeypatch):
     from ibfast.estimators.binning import BinningEstimator
@@ -156,23 +156,22 @@ def test_kde_multi_alpha_matches_single_alpha_and_cpu(cuda_device, n, d):
     t, y = _data("tanh_sat", n, d)
     g = torch.from_numpy(t).to(cuda_device)
     alphas = [500.0, 125.0, 0.5]
-    many = kernels.kde_log_sum_exp_multi(g, alphas, y)
-    cpu = kernels.kde_log_sum_exp_multi(t, alphas, y)
+    many = kernels.kde_log_sum_exp_alphas(g, alphas, y)
+    cpu = kernels.kde_log_sum_exp_alphas(t, alphas, y)
     for a, (ga, gw), (ca, cw) in zip(alphas, many, cpu, strict=True):
         one_a, one_w = kernels.kde_log_sum_exp(g, a, y)
         np.testing.assert_allclose(ga.cpu().numpy(), one_a.cpu().numpy(), rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(gw.cpu().numpy(), one_w.cpu().numpy(), rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(ga.cpu().numpy(), ca, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(gw.cpu().numpy(), cw, rtol=1e-5, atol=1e-6)
-    no_groups = kernels.kde_log_sum_exp_multi(g, alphas)
+    no_groups = kernels.kde_log_sum_exp_alphas(g, alphas)
     assert all(w is None for _, w in no_groups)
     np.testing.assert_allclose(no_groups[1][0].cpu().numpy(), many[1][0].cpu().numpy(),
                                rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.cuda
-def test_many_together_on_cuda_equals_separate_calls(cuda_device):
-    from ibfast.estimators.kde import estimate_bounds, many_together
+def test_estimate_together_on_cuda_equals_separate_calls(cuda_device):
 
     rng = np.random.default_rng(3)
     y = rng.integers(0, 2, 4096)
@@ -182,7 +181,7 @@ def test_many_together_on_cuda_equals_separate_calls(cuda_device):
             ibfast.AdaptiveKDE(bound="lower"), ibfast.AdaptiveKDE(0.05, power=2),
             ibfast.AdaptiveKDE(0.05, bound="lower", power=2)]
     for labels in (None, y):
-        together = many_together(ests, layers, labels)
+        together = ibfast.estimate_together(ests, layers, labels)
         for est, got in zip(ests, together, strict=True):
             want = est.many(layers, labels)
             for a, b in zip(got, want, strict=True):
@@ -192,14 +191,14 @@ def test_many_together_on_cuda_equals_separate_calls(cuda_device):
                     assert a.i_ty is None
                 else:
                     assert a.i_ty == pytest.approx(b.i_ty, rel=1e-12, abs=1e-12)
-        upper, lower = estimate_bounds(ests[1], ests[2], layers, labels)
-        cpu_upper, cpu_lower = estimate_bounds(ests[1], ests[2], [t.cpu().numpy() for t in layers], labels)
+        upper, lower = ibfast.estimate_together(ests[1:3], layers, labels)
+        cpu_upper, cpu_lower = ibfast.estimate_together(ests[1:3], [t.cpu().numpy() for t in layers], labels)
         for got, want in zip(upper + lower, cpu_upper + cpu_lower, strict=True):
             assert got.i_xt == pytest.approx(want.i_xt, rel=1e-5, abs=1e-6)
 
 
 ESTIMATORS = {
-    "fixed_range": ibfast.FixedRange(), "bin_width": ibfast.BinWidth(0.07),
+    "fixed_range": ibfast.FixedRange(), "fixed_width": ibfast.FixedWidth(0.07),
     "adaptive_range": ibfast.AdaptiveRange(), "ebab": ibfast.EBAB(),
     "kde_upper": ibfast.KDE(1e-3), "kde_lower": ibfast.KDE(1e-1, bound="lower"),
     "adaptive_kde": ibfast.AdaptiveKDE(),
@@ -323,3 +322,41 @@ def test_asking_for_cuda_without_it_is_a_clear_error():
         ibfast.EBAB()(np.zeros((4, 2), np.float32), device="cuda")
     with pytest.raises(ValueError, match="CUDA was asked for"):
         kernels.kde_log_sum_exp(np.zeros((4, 2), np.float32), 1.0, device="cuda")
+
+
+# (arguments of _core.row_entropy / binned_row_entropy, of the _cuda ones, message after the prefix)
+ROW_ENTROPY_BAD_ARGS = {
+    "n_groups_count": ("row_entropy", dict(n_groups=[]), "one n_groups per grouping"),
+    "n_groups_0": ("row_entropy", dict(n_groups=[0]), "a grouping needs n_groups >= 1"),
+    "hash_bits_0": ("binned_row_entropy", dict(hash_bits=0), r"hash_bits must be in \[1, 64\], got 0"),
+    "hash_bits_65": ("binned_row_entropy", dict(hash_bits=65), r"hash_bits must be in \[1, 64\], got 65"),
+    "width_0": ("binned_row_entropy", dict(width=0.0), "width must be finite and > 0"),
+    "width_inf": ("binned_row_entropy", dict(width=float("inf")), "width must be finite and > 0"),
+}
+
+
+@pytest.mark.parametrize("bad", sorted(ROW_ENTROPY_BAD_ARGS))
+@pytest.mark.cuda
+def test_row_entropy_arguments_are_refused_as_on_the_cpu(cuda_device, bad):
+    # one check (ibfast/row_entropy_checks.hpp) for both backends: the same message after the prefix
+    from ibfast import _core
+    from ibfast._dispatch import on_gpu
+
+    entry, change, message = ROW_ENTROPY_BAD_ARGS[bad]
+    args = dict(n_groups=[2], hash_bits=64, width=0.5) | change
+    codes = np.zeros((4, 2), np.int32)
+    x = np.zeros((4, 2), np.float32)
+    g = np.array([0, 1, 0, 1], np.int32)
+    gc, xc, codes_c = (torch.from_numpy(a).to(cuda_device) for a in (g, x, codes))
+    binned = entry == "binned_row_entropy"
+    with pytest.raises(ValueError, match=rf"^ibfast {entry}: {message}$"):
+        if binned:
+            _core.binned_row_entropy(x, None, args["width"], [g], args["n_groups"], args["hash_bits"])
+        else:
+            _core.row_entropy(codes, [g], args["n_groups"])
+    with pytest.raises(ValueError, match=rf"^ibfast CUDA {entry}: {message}$"):
+        if binned:
+            on_gpu(xc, "binned_row_entropy", xc.data_ptr(), 4, 2, None, args["width"], [gc.data_ptr()],
+                   args["n_groups"], args["hash_bits"])
+        else:
+            on_gpu(codes_c, "row_entropy", codes_c.data_ptr(), 4, 2, [gc.data_ptr()], args["n_groups"])

@@ -191,10 +191,10 @@ BAD_PARAMS = {
     "ebab_lower_word": (lambda: ibfast.EBAB(lower="zero"), ValueError, r"lower"),
     "ebab_lower_nan": (lambda: ibfast.EBAB(lower=float("nan")), ValueError, r"lower"),
     "ebab_lower_list": (lambda: ibfast.EBAB(lower=[0.0]), TypeError, r"lower"),
-    "width_0": (lambda: ibfast.BinWidth(0.0), ValueError, r"width"),
-    "width_neg": (lambda: ibfast.BinWidth(-0.07), ValueError, r"width"),
-    "width_inf": (lambda: ibfast.BinWidth(float("inf")), ValueError, r"width"),
-    "width_str": (lambda: ibfast.BinWidth("0.07"), TypeError, r"width"),
+    "width_0": (lambda: ibfast.FixedWidth(0.0), ValueError, r"width"),
+    "width_neg": (lambda: ibfast.FixedWidth(-0.07), ValueError, r"width"),
+    "width_inf": (lambda: ibfast.FixedWidth(float("inf")), ValueError, r"width"),
+    "width_str": (lambda: ibfast.FixedWidth("0.07"), TypeError, r"width"),
     "noise_0": (lambda: ibfast.KDE(noise_variance=0.0), ValueError, r"noise_variance"),
     "noise_neg": (lambda: ibfast.KDE(noise_variance=-1e-3), ValueError, r"noise_variance"),
     "noise_nan": (lambda: ibfast.KDE(noise_variance=float("nan")), ValueError, r"noise_variance"),
@@ -235,9 +235,82 @@ def test_bad_kernel_parameters(bad):
         call(_good())
 
 
+# The checks gathered in ibfast._params, with their exact messages (wrong type: TypeError, wrong value:
+# ValueError), reached through the public calls that use them.
+EXACT_PARAM_MESSAGES = {
+    "alpha_huge": (lambda T: kernels.kde_log_sum_exp(T, 1e31), ValueError,
+                   "alpha = 1e+31 is too large for float32 arithmetic (noise variance too small)"),
+    "alpha_str": (lambda T: kernels.kde_log_sum_exp(T, "1"), TypeError,
+                  "alpha must be a real number, got str"),
+    "alphas_number": (lambda T: kernels.kde_log_sum_exp_alphas(T, 1.0), TypeError,
+                      "alphas must be a sequence of numbers, got 1.0"),
+    "alphas_str": (lambda T: kernels.kde_log_sum_exp_alphas(T, "12"), TypeError,
+                   "alphas must be a sequence of numbers, got '12'"),
+    "alphas_bad_one": (lambda T: kernels.kde_log_sum_exp_alphas(T, [1.0, 0.0]), ValueError,
+                       "alpha must be positive and finite, got 0.0"),
+    "edges_empty": (lambda T: kernels.bin_by_edges(T, []), ValueError, "edges is empty"),
+    "edges_nan": (lambda T: kernels.bin_by_edges(T, [0.0, np.nan]), ValueError, "edges contains NaN or inf"),
+    "edges_unsorted": (lambda T: kernels.bin_by_edges(T, [1.0, 0.0]), ValueError,
+                       "edges must be sorted ascending"),
+    "lower_word": (lambda T: ibfast.EBAB(lower="low"), ValueError,
+                   "lower must be 'auto', None or a number, got 'low'"),
+    "lower_list": (lambda T: kernels.ebab_edges(T, lower=[0.0]), TypeError,
+                   "lower must be 'auto', None or a number, got list"),
+    "power_3": (lambda T: ibfast.AdaptiveKDE(power=3), ValueError,
+                "power must be 1 (s2 = scale * max|T|) or 2 (s2 = (scale * max|T|)^2), got 3"),
+    "power_float": (lambda T: ibfast.AdaptiveKDE(power=1.0), TypeError, "power must be an int, got float"),
+    "factory": (lambda T: ibfast.register_estimator("x", 3), TypeError,
+                "estimator 'x': the factory must be callable, got int"),
+}
+
+
+@pytest.mark.parametrize("bad", sorted(EXACT_PARAM_MESSAGES))
+def test_parameter_checks_keep_their_messages(bad):
+    import re
+
+    call, exc, message = EXACT_PARAM_MESSAGES[bad]
+    with pytest.raises(exc, match=f"^{re.escape(message)}$"):
+        call(_good())
+
+
+def test_activation_parameter_checks_keep_their_messages():
+    from ibfast import _params
+    from ibfast.estimators import kde
+    from ibfast.models import activations
+
+    with pytest.raises(ValueError, match=r"^init_gain must be one of 'authors', 'ibfast', got 'paper'$"):
+        activations.check_init_gain_rule("paper")
+    with pytest.raises(TypeError, match=r"^init_gain must be a str, one of 'authors', 'ibfast'; got None"):
+        activations.check_init_gain_rule(None)
+    with pytest.raises(TypeError, match=r"^activation 'mine': fn must be callable, got int$"):
+        activations.register("mine", 3)
+    with pytest.raises(ValueError, match=r"^activation 'mine': gain must be positive and finite, got 0\.0$"):
+        activations.register("mine", abs, 0.0)
+    # one home, importable from where they were
+    assert activations.check_init_gain_rule is _params.check_init_gain_rule
+    assert activations.INIT_GAIN_RULES is _params.INIT_GAIN_RULES == ("authors", "ibfast")
+    assert kde.check_power is _params.check_power
+
+
+def test_core_row_entropy_messages_are_the_shared_checks():
+    # csrc/include/ibfast/row_entropy_checks.hpp: the CPU prefix "ibfast", the CUDA one "ibfast CUDA"
+    from ibfast import _core
+
+    x = np.zeros((4, 2), np.float32)
+    g = np.array([0, 1, 0, 1], np.int32)
+    with pytest.raises(ValueError, match=r"^ibfast row_entropy: one n_groups per grouping$"):
+        _core.row_entropy(_CODES4, [g], [])
+    with pytest.raises(ValueError, match=r"^ibfast row_entropy: a grouping needs n_groups >= 1$"):
+        _core.binned_row_entropy(x, None, 0.5, [g], [0])
+    with pytest.raises(ValueError, match=r"^ibfast binned_row_entropy: hash_bits must be in \[1, 64\], got"):
+        _core.binned_row_entropy(x, None, 0.5, [g], [2], 0)
+    with pytest.raises(ValueError, match=r"^ibfast binned_row_entropy: width must be finite and > 0$"):
+        _core.binned_row_entropy(x, None, float("nan"), [g], [2])
+
+
 def test_bin_width_overflow_is_refused_by_the_estimator():
     with pytest.raises(ValueError, match=r"overflow"):
-        ibfast.BinWidth(1e-9)(_good() * np.float32(10.0))
+        ibfast.FixedWidth(1e-9)(_good() * np.float32(10.0))
 
 
 def test_tiny_noise_is_refused_not_silently_wrong():

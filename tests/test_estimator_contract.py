@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -13,8 +14,9 @@ from conftest import ALL_ESTIMATORS, activations
 
 import ibfast
 from ibfast import reference
+from ibfast.estimators.registry import EstimatorSettings
 
-BUILT_IN = ("fixed_range", "bin_width", "adaptive_range", "ebab", "kde_upper", "kde_lower",
+BUILT_IN = ("fixed_range", "fixed_width", "adaptive_range", "ebab", "kde_upper", "kde_lower",
             "adaptive_kde_upper", "adaptive_kde_lower")
 
 
@@ -59,7 +61,7 @@ def test_estimator_names_of_results():
 def test_params_name_the_settings():
     assert ibfast.EBAB(12, lower=0.0).params() == {"n_bins": 12, "lower": 0.0, "units": "bits"}
     assert ibfast.FixedRange(5, -2, 2).params() == {"n_bins": 5, "lo": -2.0, "hi": 2.0, "units": "bits"}
-    assert ibfast.BinWidth(0.5, units="nats").params() == {"width": 0.5, "units": "nats"}
+    assert ibfast.FixedWidth(0.5, units="nats").params() == {"width": 0.5, "units": "nats"}
     assert ibfast.KDE(0.1, "lower").params() == {"noise_variance": 0.1, "bound": "lower", "units": "bits"}
     assert ibfast.AdaptiveKDE(0.01, power=2).params() == {
         "scale": 0.01, "power": 2, "bound": "upper", "units": "bits"}
@@ -107,7 +109,7 @@ def test_adaptive_kde_power_is_checked():
         (lambda: ibfast.EBAB(n_bins=0), ValueError),
         (lambda: ibfast.EBAB(lower="zero"), ValueError),
         (lambda: ibfast.FixedRange(lo="a"), TypeError),
-        (lambda: ibfast.BinWidth(width=-1.0), ValueError),
+        (lambda: ibfast.FixedWidth(width=-1.0), ValueError),
         (lambda: ibfast.KDE(noise_variance=None), TypeError),
         (lambda: ibfast.KDE(bound="middle"), ValueError),
         (lambda: ibfast.KDE(bound=1), TypeError),
@@ -231,17 +233,145 @@ def test_unknown_and_bad_registrations():
 
 
 def test_registry_fills_in_the_literature_defaults_per_data_set():
-    s12 = ibfast.EstimatorSettings.for_data("twelve_bit")
-    sm = ibfast.EstimatorSettings.for_data("mnist")
+    s12 = EstimatorSettings.for_data("twelve_bit")
+    sm = EstimatorSettings.for_data("mnist")
     assert ibfast.make_estimator("kde_upper", s12).params()["noise_variance"] == 1e-3
     assert ibfast.make_estimator("kde_lower", sm).params()["noise_variance"] == 1e-1
-    assert ibfast.make_estimator("bin_width", s12).params()["width"] == 0.07
-    assert ibfast.make_estimator("bin_width", sm).params()["width"] == 0.5
-    own = ibfast.EstimatorSettings.for_data("mnist", noise_variance=0.2, n_bins=11, adaptive_kde_power=2)
+    assert ibfast.make_estimator("fixed_width", s12).params()["width"] == 0.07
+    assert ibfast.make_estimator("fixed_width", sm).params()["width"] == 0.5
+    own = EstimatorSettings.for_data("mnist", noise_variance=0.2, n_bins=11, adaptive_kde_power=2)
     assert ibfast.make_estimator("kde_upper", own).params()["noise_variance"] == 0.2
     assert ibfast.make_estimator("ebab", own).params()["n_bins"] == 11
     assert ibfast.make_estimator("adaptive_kde_lower", own).params()["power"] == 2
 
+
+
+# --------------------------------------------------------------------------------------------
+# Renamed names: the old ones work for one release, with a DeprecationWarning naming the new one
+# --------------------------------------------------------------------------------------------
+
+
+def test_the_old_registry_name_bin_width_still_builds_the_fixed_width_estimator():
+    from ibfast.estimators import registry
+
+    s = EstimatorSettings.for_data("mnist")
+    with pytest.warns(DeprecationWarning, match="'bin_width' is deprecated; use 'fixed_width'"):
+        old = ibfast.make_estimator("bin_width", s)
+    new = ibfast.make_estimator("fixed_width", s)
+    assert type(old) is ibfast.FixedWidth and old.params() == new.params() == {"width": 0.5, "units": "bits"}
+    T = activations("tanh_sat", 400, 5, np.random.default_rng(2))
+    assert old(T) == new(T)
+    # configs are checked by name: the old one passes; only the new one is listed
+    registry.check_estimator_names(("bin_width", "ebab"))
+    assert "fixed_width" in ibfast.estimator_names() and "bin_width" not in ibfast.estimator_names()
+
+
+def test_a_config_that_says_bin_width_keeps_that_name():
+    # a sweep task's id hashes the config: the name it was written with must stay as it is
+    pytest.importorskip("torch")
+    from ibfast.experiment import ExperimentConfig
+
+    cfg = ExperimentConfig(estimators=("ebab", "bin_width"))
+    assert cfg.estimators == ("ebab", "bin_width")
+
+
+def test_registering_the_old_name_anew_makes_it_the_users_own():
+    from ibfast.estimators import registry
+
+    ibfast.register_estimator("bin_width", lambda s: ibfast.FixedRange(7))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert type(ibfast.make_estimator("bin_width")) is ibfast.FixedRange
+    finally:
+        registry._REGISTRY.pop("bin_width")
+    with pytest.warns(DeprecationWarning):
+        assert type(ibfast.make_estimator("bin_width")) is ibfast.FixedWidth
+
+
+@pytest.mark.parametrize(
+    ("module", "old", "new", "replacement"),
+    [
+        ("ibfast", "BinWidth", "FixedWidth", "ibfast.FixedWidth"),
+        ("ibfast", "KDEBase", "KDEEstimator", "ibfast.KDEEstimator"),
+        ("ibfast.estimators", "BinWidth", "FixedWidth", "ibfast.FixedWidth"),
+        ("ibfast.estimators", "KDEBase", "KDEEstimator", "ibfast.KDEEstimator"),
+        ("ibfast.estimators.binning", "BinWidth", "FixedWidth", "ibfast.FixedWidth"),
+        ("ibfast.estimators.kde", "KDEBase", "KDEEstimator", "ibfast.KDEEstimator"),
+    ],
+)
+def test_renamed_classes_keep_their_old_names_with_a_warning(module, old, new, replacement):
+    import importlib
+
+    mod = importlib.import_module(module)
+    with pytest.warns(DeprecationWarning, match=rf"{module}\.{old} is deprecated; use {replacement}") as w:
+        cls = getattr(mod, old)
+    assert w[0].filename == __file__  # the warning points at the line that used the old name
+    assert cls is getattr(ibfast, new)  # the same class: isinstance and subclassing keep working
+    assert old not in mod.__dict__.get("__all__", ())
+
+
+def test_old_class_names_work_in_user_code():
+    with pytest.warns(DeprecationWarning):
+        from ibfast import BinWidth, KDEBase
+    assert isinstance(ibfast.KDE(), KDEBase)
+    r = BinWidth(0.5)(activations("gauss", 50, 2, np.random.default_rng(0)))
+    assert r.estimator == "fixed_width"
+
+
+@pytest.mark.parametrize("name", ["EstimatorSettings", "literature_noise_variance", "literature_bin_width"])
+def test_the_registry_plumbing_is_no_longer_exported(name):
+    from ibfast.estimators import registry
+
+    assert name not in ibfast.__all__ and name not in ibfast.estimators.__all__
+    for mod in (ibfast, ibfast.estimators):
+        with pytest.warns(DeprecationWarning, match=rf"use ibfast\.estimators\.registry\.{name}"):
+            assert getattr(mod, name) is getattr(registry, name)
+
+
+def test_what_users_subclass_is_exported():
+    for name in ("Estimator", "BinningEstimator", "EdgeBinningEstimator", "KDEEstimator", "FixedWidth",
+                 "estimate_together"):
+        assert name in ibfast.__all__ and name in ibfast.estimators.__all__
+    for name in ("BinWidth", "KDEBase", "many_together", "estimate_bounds"):
+        assert name not in ibfast.__all__
+    with pytest.raises(AttributeError, match="no attribute 'NoSuchEstimator'"):
+        ibfast.NoSuchEstimator  # noqa: B018
+    with pytest.raises(AttributeError):
+        ibfast.estimators.kde.NoSuchThing  # noqa: B018
+
+
+class QuantileEdges(ibfast.EdgeBinningEstimator):
+    """A user's edge binning: the layer's n_bins quantiles (pooled over units) as edges."""
+
+    name = "quantile_edges"
+
+    def __init__(self, n_bins: int = 8, units: str = "bits") -> None:
+        super().__init__(units)
+        self.n_bins = n_bins
+
+    def params(self):
+        return {"n_bins": self.n_bins, "units": self.units}
+
+    def _edges(self, x):
+        return np.unique(np.quantile(np.asarray(x, np.float64), np.linspace(0, 1, self.n_bins)))
+
+
+def test_a_users_edge_binning_estimator():
+    rng = np.random.default_rng(3)
+    T = activations("gauss", 600, 4, rng)
+    y = rng.integers(0, 3, 600)
+    est = QuantileEdges()
+    r = est(T, y)
+    edges = est.edges(T)
+    ref = reference.binning_mi(reference.bin_by_edges(T, edges), y)
+    assert r.i_xt == pytest.approx(ref["i_xt"], abs=1e-9)
+    assert r.i_ty == pytest.approx(ref["i_ty"], abs=1e-9)
+    assert r.details["n_edges"] == edges.size
+    # the one-pass path gives the numbers of codes + row entropies
+    assert est.codes(T).dtype == np.int32
+    two_pass = ibfast.kernels.distinct_row_entropy(est.codes(T), y, units="bits")
+    assert (r.h_t, r.h_t - r.i_ty) == (two_pass.h, two_pass.h_given[0])
 
 PLUGIN = textwrap.dedent('''
     import numpy as np

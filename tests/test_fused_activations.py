@@ -262,3 +262,28 @@ def test_bad_kinds_and_shapes_are_value_errors():
         _core.activations_forward(z.astype(np.float64), h, None, np.array([1, 1], np.int32))
     with pytest.raises(ValueError, match=r"z must be \(2, width, N\)"):
         fused.packed_activation(torch.zeros(3, 2, 2), np.array([1, 1], np.int32))
+
+
+# The numbers ibfast/activations.hpp gives each kind: part of the compiled API, never renumbered.
+PINNED_KINDS = {
+    "linear": 0, "tanh": 1, "relu": 2, "elu": 3, "softplus": 4, "centred_softplus": 5, "softsign": 6,
+    "leaky_relu": 7, "silu": 8, "sigmoid": 9, "abs": 10, "prelu": 11,
+}
+
+
+def test_the_activation_kinds_are_read_from_the_compiled_enum():
+    kinds = _core.ActivationKind.__members__
+    assert {name: int(kind) for name, kind in kinds.items()} == PINNED_KINDS
+    for name, value in PINNED_KINDS.items():
+        assert kinds[name].value == value and kinds[name].name == name
+    # every kind the kernels accept is bound, and only those: one past the last is refused
+    z = np.zeros((1, 1, 2), np.float32)
+    _core.activations_forward(z, np.empty_like(z), None, np.array([max(PINNED_KINDS.values())], np.int32),
+                              np.zeros((1, 1, 1), np.float32))
+    with pytest.raises(ValueError, match="unknown activation kind"):
+        _core.activations_forward(z, np.empty_like(z), None, np.array([len(kinds)], np.int32))
+    # the registry's built-ins take their kind from the enum by name ("swish" is silu's other name)
+    assert activations.KERNEL_KINDS == {**PINNED_KINDS, "swish": PINNED_KINDS["silu"]}
+    for name, kind in activations.KERNEL_KINDS.items():
+        assert activations.get(name).kernel == kind
+    assert fused._PRELU == int(_core.ActivationKind.prelu) == 11

@@ -328,6 +328,6 @@ def test_the_fused_width_path_refuses_int32_overflow_like_the_codes():
     with pytest.raises(ValueError, match="overflow int32"):
         binned_row_entropy_nats(x, width=0.01)
     with pytest.raises(ValueError, match="overflow int32"):
-        ibfast.BinWidth(0.01)(np.array([[1e9, 0.0]], np.float32))
+        ibfast.FixedWidth(0.01)(np.array([[1e9, 0.0]], np.float32))
     with pytest.raises(ValueError, match="either edges or width"):
         binned_row_entropy_nats(x)

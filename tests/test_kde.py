@@ -155,7 +155,7 @@ def test_concurrent_calls_from_python_threads_agree():
         ((0.05 * rng.standard_normal((600, 6))).astype(np.float32), rng.integers(0, 3, 600))
         for _ in range(6)
     ]
-    ests = [ibfast.KDE(), ibfast.EBAB(), ibfast.BinWidth(0.01)]
+    ests = [ibfast.KDE(), ibfast.EBAB(), ibfast.FixedWidth(0.01)]
     serial = [[e(T, y).as_dict() for e in ests] for T, y in data]
     with ThreadPoolExecutor(max_workers=6) as pool:
         futures = [pool.submit(lambda T=T, y=y: [e(T, y).as_dict() for e in ests]) for T, y in data]

@@ -1,5 +1,5 @@
-"""Both KDE bounds in one pass: the multi-alpha kernel, each unordered pair once, and the
-estimator-level ``estimate_bounds`` / ``many_together``. Everything here must give the numbers of
+"""Both KDE bounds in one pass: the kernel for several alphas, each unordered pair once, and the
+estimator-level ``estimate_together``. Everything here must give the numbers of
 the separate single-alpha calls bit for bit on the CPU."""
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from conftest import activations, assert_binning_matches, assert_kde_matches, la
 import ibfast
 from ibfast import _core, kernels, reference
 from ibfast.demo import demo_layers
-from ibfast.estimators.base import Estimator, many_together
-from ibfast.estimators.kde import estimate_bounds
+from ibfast.estimators.base import Estimator, estimate_together
 
 # --------------------------------------------------------------------------------------------
 # The kernel
@@ -37,10 +36,10 @@ def _data(n, d, kind="gauss", seed=0, scale=0.1):
 @pytest.mark.parametrize("alphas", ALPHA_SETS, ids=lambda a: "-".join(f"{v:g}" for v in a))
 @pytest.mark.parametrize(("n", "d"), SHAPES)
 @pytest.mark.parametrize("labels", [False, True])
-def test_multi_alpha_kernel_equals_single_alpha_bit_for_bit(n, d, alphas, labels):
+def test_alphas_kernel_equals_single_alpha_bit_for_bit(n, d, alphas, labels):
     t, y = _data(n, d, "tanh_sat")
     g = y if labels else None
-    many = kernels.kde_log_sum_exp_multi(t, alphas, g)
+    many = kernels.kde_log_sum_exp_alphas(t, alphas, g)
     assert len(many) == len(alphas)
     for a, (lse_all, lse_within) in zip(alphas, many, strict=True):
         one_all, one_within = kernels.kde_log_sum_exp(t, a, g)
@@ -58,15 +57,15 @@ def test_symmetric_and_plain_visits_give_the_same_bits(n, d, n_alphas):
     t, y = _data(n, d, "gauss", scale=0.05)
     g = y.astype(np.int32)
     alphas = [500.0, 125.0, 20.0][:n_alphas]
-    sym = _core.kde_log_sum_exp_multi(t, alphas, g, symmetric=True)
-    plain = _core.kde_log_sum_exp_multi(t, alphas, g, symmetric=False)
+    sym = _core.kde_log_sum_exp_alphas(t, alphas, g, symmetric=True)
+    plain = _core.kde_log_sum_exp_alphas(t, alphas, g, symmetric=False)
     for (sa, sw), (pa, pw) in zip(sym, plain, strict=True):
         np.testing.assert_array_equal(sa, pa)
         np.testing.assert_array_equal(sw, pw)
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3, 8])
-def test_batch_of_matrices_equals_separate_calls_bit_for_bit(threads):
+def test_many_matrices_in_one_call_equal_separate_calls_bit_for_bit(threads):
     # several matrices in one parallel region (their tile jobs interleaved, ordered by counters);
     # more threads than cores preempt jobs mid-way, which the ordering must survive. Repeated to
     # give a race a chance to show.
@@ -81,7 +80,7 @@ def test_batch_of_matrices_equals_separate_calls_bit_for_bit(threads):
         ibfast.set_num_threads(threads)
         for _ in range(3):
             for symmetric in (True, False):
-                got = _core.kde_log_sum_exp_batch(xs, alphas, gs, symmetric=symmetric)
+                got = _core.kde_log_sum_exp_many(xs, alphas, gs, symmetric=symmetric)
                 for w, g_ in zip(want, got, strict=True):
                     assert len(w) == len(g_)
                     for (wa, ww), (ga, gw) in zip(w, g_, strict=True):
@@ -94,25 +93,25 @@ def test_batch_of_matrices_equals_separate_calls_bit_for_bit(threads):
         ibfast.set_num_threads(0)
 
 
-def test_batch_entry_point_checks_its_arguments():
+def test_many_entry_point_checks_its_arguments():
     x = np.zeros((4, 2), np.float32)
     with pytest.raises(ValueError, match="one alpha list and one grouping per matrix"):
-        _core.kde_log_sum_exp_batch([x, x], [[1.0]], [None, None])
+        _core.kde_log_sum_exp_many([x, x], [[1.0]], [None, None])
     with pytest.raises(ValueError, match="one entry per row"):
-        _core.kde_log_sum_exp_batch([x], [[1.0]], [np.zeros(3, np.int32)])
-    assert _core.kde_log_sum_exp_batch([], [], []) == []
-    assert _core.kde_log_sum_exp_batch([x], [[]], [None]) == [[]]
+        _core.kde_log_sum_exp_many([x], [[1.0]], [np.zeros(3, np.int32)])
+    assert _core.kde_log_sum_exp_many([], [], []) == []
+    assert _core.kde_log_sum_exp_many([x], [[]], [None]) == [[]]
 
 
-def test_multi_alpha_kernel_thread_count_does_not_change_the_bits():
+def test_alphas_kernel_thread_count_does_not_change_the_bits():
     t, y = _data(1500, 6, "gauss", scale=0.05)
     alphas = [500.0, 125.0]
     try:
         ibfast.set_num_threads(1)
-        one = kernels.kde_log_sum_exp_multi(t, alphas, y)
+        one = kernels.kde_log_sum_exp_alphas(t, alphas, y)
     finally:
         ibfast.set_num_threads(0)
-    many = kernels.kde_log_sum_exp_multi(t, alphas, y)
+    many = kernels.kde_log_sum_exp_alphas(t, alphas, y)
     for (oa, ow), (ma, mw) in zip(one, many, strict=True):
         np.testing.assert_array_equal(oa, ma)
         np.testing.assert_array_equal(ow, mw)
@@ -120,34 +119,34 @@ def test_multi_alpha_kernel_thread_count_does_not_change_the_bits():
 
 @pytest.mark.parametrize("kind", ["gauss", "relu", "tanh_sat", "few", "ints"])
 @pytest.mark.parametrize(("n", "d"), [(3, 2), (257, 7), (600, 12)])
-def test_multi_alpha_kernel_matches_reference(n, d, kind):
+def test_alphas_kernel_matches_reference(n, d, kind):
     t, y = _data(n, d, kind)
     alphas = [1e-3, 50.0, 500.0, 5e4]
-    for a, (lse_all, lse_within) in zip(alphas, kernels.kde_log_sum_exp_multi(t, alphas, y), strict=True):
+    for a, (lse_all, lse_within) in zip(alphas, kernels.kde_log_sum_exp_alphas(t, alphas, y), strict=True):
         ref_all, ref_within = reference.kde_log_sum_exp(t, a, y)
         np.testing.assert_allclose(lse_all, ref_all, rtol=1e-5, atol=2e-6)
         np.testing.assert_allclose(lse_within, ref_within, rtol=1e-5, atol=2e-6)
 
 
-def test_multi_alpha_limits_and_empty():
+def test_alphas_limits_and_empty():
     rng = np.random.default_rng(1)
     t = rng.standard_normal((300, 4)).astype(np.float32)
     g = rng.integers(0, 5, size=300)
-    (tiny_all, tiny_within), (huge_all, huge_within) = kernels.kde_log_sum_exp_multi(t, [1e-12, 1e12], g)
+    (tiny_all, tiny_within), (huge_all, huge_within) = kernels.kde_log_sum_exp_alphas(t, [1e-12, 1e12], g)
     np.testing.assert_allclose(tiny_all, math.log(300), rtol=1e-9)
     np.testing.assert_allclose(tiny_within, np.log(np.bincount(g)[g]), rtol=1e-9)
     np.testing.assert_array_equal(huge_all, 0.0)
     np.testing.assert_array_equal(huge_within, 0.0)
-    assert kernels.kde_log_sum_exp_multi(t, []) == []
+    assert kernels.kde_log_sum_exp_alphas(t, []) == []
     # d = 0 (the kernel's own case; the public API refuses empty matrices): every distance is 0
-    for lse_all, lse_within in _core.kde_log_sum_exp_multi(np.zeros((5, 0), np.float32), [1.0, 3.0],
+    for lse_all, lse_within in _core.kde_log_sum_exp_alphas(np.zeros((5, 0), np.float32), [1.0, 3.0],
                                                            np.zeros(5, np.int32)):
         np.testing.assert_allclose(lse_all, math.log(5), rtol=1e-15)
         np.testing.assert_allclose(lse_within, math.log(5), rtol=1e-15)
     with pytest.raises(ValueError, match="alpha"):
-        kernels.kde_log_sum_exp_multi(t, [1.0, -1.0])
+        kernels.kde_log_sum_exp_alphas(t, [1.0, -1.0])
     with pytest.raises(TypeError, match="sequence"):
-        kernels.kde_log_sum_exp_multi(t, 1.0)  # type: ignore[arg-type]
+        kernels.kde_log_sum_exp_alphas(t, 1.0)  # type: ignore[arg-type]
 
 
 def test_many_matrices_with_several_alphas_each():
@@ -162,7 +161,7 @@ def test_many_matrices_with_several_alphas_each():
 
 
 # --------------------------------------------------------------------------------------------
-# estimate_bounds and many_together
+# estimate_together
 # --------------------------------------------------------------------------------------------
 
 
@@ -197,11 +196,11 @@ PAIRS = {
 @pytest.mark.parametrize("pair", list(PAIRS), ids=list(PAIRS))
 @pytest.mark.parametrize("labels", [False, True])
 @pytest.mark.parametrize("data", ["demo", "mixed"])
-def test_estimate_bounds_equals_the_separate_calls(pair, labels, data):
+def test_both_bounds_together_equal_the_separate_calls(pair, labels, data):
     layers, y = _layers() if data == "demo" else _mixed_layers()
     lab = y if labels else None
     upper, lower = PAIRS[pair]
-    got_upper, got_lower = estimate_bounds(upper, lower, layers, lab)
+    got_upper, got_lower = estimate_together([upper, lower], layers, lab)
     _same(got_upper, upper.many(layers, lab))
     _same(got_lower, lower.many(layers, lab))
     assert all(r.estimator.endswith("_upper") for r in got_upper)
@@ -216,7 +215,7 @@ MIXED = [
     ibfast.AdaptiveKDE(),
     ibfast.AdaptiveKDE(bound="lower"),
     ibfast.AdaptiveKDE(0.05, power=2),
-    ibfast.BinWidth(0.07),
+    ibfast.FixedWidth(0.07),
     ibfast.AdaptiveKDE(0.05, bound="lower", power=2),
     ibfast.KDE(0.1, bound="lower"),  # another noise rule: a pass of its own
     ibfast.KDE(units="nats"),  # the same rule and bound as KDE(): one alpha serves both
@@ -225,10 +224,10 @@ MIXED = [
 
 @pytest.mark.parametrize("labels", [False, True])
 @pytest.mark.parametrize("data", ["demo", "mixed"])
-def test_many_together_equals_many_for_each_estimator(labels, data):
+def test_estimate_together_equals_many_for_each_estimator(labels, data):
     layers, y = _layers() if data == "demo" else _mixed_layers()
     lab = y if labels else None
-    together = many_together(MIXED, layers, lab)
+    together = estimate_together(MIXED, layers, lab)
     assert len(together) == len(MIXED)
     for est, got in zip(MIXED, together, strict=True):
         _same(got, est.many(layers, lab))
@@ -249,7 +248,7 @@ def test_every_kde_rule_and_bound_shares_one_kernel_call(monkeypatch):
         return real(xs, alphas, gids)
 
     monkeypatch.setattr(kde_module, "kde_lse_many", spy)
-    together = many_together(ests, layers, y)
+    together = estimate_together(ests, layers, y)
     assert len(calls) == 1 and len(calls[0]) == len(layers)
     for x, alphas in zip(layers, calls[0], strict=True):
         s2_adaptive = 1e-3 * float(np.abs(x).max())
@@ -270,24 +269,24 @@ def test_a_kde_class_with_its_own_estimate_together_is_fused_through_it(monkeypa
 
     layers, y = _layers()
     ests = [ibfast.KDE(), Counted(), Counted(bound="lower")]
-    together = many_together(ests, layers, y)
+    together = estimate_together(ests, layers, y)
     assert calls == [2]  # its own method, for its own kind; the plain KDE apart
     for est, got in zip(ests, together, strict=True):
         _same(got, est.many(layers, y))
 
 
-def test_many_together_with_input_ids_and_torch_input():
+def test_estimate_together_with_input_ids_and_torch_input():
     torch = pytest.importorskip("torch")
     layers, y = _mixed_layers()
     ids = np.arange(700) // 2
     ests = [ibfast.EBAB(), ibfast.KDE(0.01), ibfast.KDE(0.01, bound="lower")]
     tensors = [torch.from_numpy(t) for t in layers]
-    together = many_together(ests, tensors, y, input_ids=ids)
+    together = estimate_together(ests, tensors, y, input_ids=ids)
     for est, got in zip(ests, together, strict=True):
         _same(got, est.many(layers, y, input_ids=ids))
 
 
-def test_many_together_agrees_with_the_reference():
+def test_estimate_together_agrees_with_the_reference():
     layers, y = _mixed_layers()
     ests = [ibfast.EBAB(), ibfast.KDE(0.01), ibfast.KDE(0.01, bound="lower"), ibfast.AdaptiveKDE(),
             ibfast.AdaptiveKDE(bound="lower"), ibfast.AdaptiveKDE(0.05, power=2),
@@ -301,7 +300,7 @@ def test_many_together_agrees_with_the_reference():
         lambda t: reference.adaptive_kde(t, y, scale=0.05, power=2),
         lambda t: reference.adaptive_kde(t, y, scale=0.05, bound="lower", power=2),
     ]
-    together = many_together(ests, layers, y)
+    together = estimate_together(ests, layers, y)
     for est, ref, results in zip(ests, refs, together, strict=True):
         for t, r in zip(layers, results, strict=True):
             if est.name == "ebab":
@@ -313,19 +312,19 @@ def test_many_together_agrees_with_the_reference():
 def test_the_bounds_are_ordered():
     # the Bhattacharyya bound is the lower one: I_lower <= I_upper, layer by layer
     layers, y = _layers()
-    upper, lower = estimate_bounds(ibfast.KDE(), ibfast.KDE(bound="lower"), layers, y)
+    upper, lower = estimate_together([ibfast.KDE(), ibfast.KDE(bound="lower")], layers, y)
     for u, lo in zip(upper, lower, strict=True):
         assert lo.i_xt <= u.i_xt + 1e-12
         assert lo.h_t <= u.h_t + 1e-12
 
 
-def test_many_together_edge_cases():
+def test_estimate_together_edge_cases():
     layers, y = _mixed_layers()
-    assert many_together([], layers, y) == []
-    assert many_together([ibfast.KDE(), ibfast.EBAB()], [], y) == [[], []]
+    assert estimate_together([], layers, y) == []
+    assert estimate_together([ibfast.KDE(), ibfast.EBAB()], [], y) == [[], []]
     # one layer; the same estimator object twice
     kde = ibfast.KDE(0.01)
-    a, b = many_together([kde, kde], layers[:1], y)
+    a, b = estimate_together([kde, kde], layers[:1], y)
     _same(a, kde.many(layers[:1], y))
     _same(b, a)
 
@@ -359,22 +358,119 @@ class _HalvedKDE(ibfast.KDE):
         return [dataclasses.replace(r, i_xt=r.i_xt / 2) for r in super()._estimate(xs, groups)]
 
 
-def test_many_together_respects_user_estimators():
+def test_estimate_together_respects_user_estimators():
     layers, y = _mixed_layers()
     counting = _CountingKDE(0.01)
     ests = [counting, ibfast.KDE(0.01, bound="lower"), _Constant(), _HalvedKDE(0.01, bound="lower")]
-    together = many_together(ests, layers, y)
+    _CountingKDE.calls = 0
+    together = estimate_together(ests, layers, y)
     assert _CountingKDE.calls == 1
     for est, got in zip(ests, together, strict=True):
         _same(got, est.many(layers, y))
     assert together[3][0].i_xt == pytest.approx(together[1][0].i_xt / 2, rel=1e-15)
-    with pytest.raises(ValueError, match="same noise rule"):
-        estimate_bounds(ibfast.KDE(0.01), _HalvedKDE(0.01, bound="lower"), layers)
 
 
-def test_many_together_rejects_non_estimators():
+# ---- the custom_many hook ----------------------------------------------------------------------
+
+
+class _LoggedKDE(ibfast.KDE):
+    """Overrides ``many`` only to log, and says so: its numbers are the KDE's, so it stays fused."""
+
+    custom_many = False
+    logged = 0
+
+    def many(self, Ts, labels=None, *, input_ids=None, device="auto"):
+        type(self).logged += 1
+        return super().many(Ts, labels, input_ids=input_ids, device=device)
+
+
+class _CountingKDEChild(_CountingKDE):
+    """Inherits an overridden ``many``: still called through it."""
+
+
+def test_custom_many_is_set_for_a_class_that_writes_many():
+    assert Estimator.custom_many is False
+    assert ibfast.KDE.custom_many is False and ibfast.EBAB.custom_many is False
+    assert _CountingKDE.custom_many is True  # wrote many, said nothing: called through it
+    assert _CountingKDEChild.custom_many is True  # inherited
+    assert _LoggedKDE.custom_many is False  # said explicitly
+
+
+def test_estimate_together_calls_many_exactly_when_custom_many_says(monkeypatch):
+    import ibfast.estimators.kde as kde_module
+
+    layers, y = _mixed_layers()
+    batched = []
+    real = kde_module.kde_lse_many
+
+    def spy(xs, alphas, gids):
+        batched.append([list(a) for a in alphas])
+        return real(xs, alphas, gids)
+
+    monkeypatch.setattr(kde_module, "kde_lse_many", spy)
+    _CountingKDE.calls = _CountingKDEChild.calls = _LoggedKDE.logged = 0
+    ests = [ibfast.KDE(0.01), _LoggedKDE(0.01, bound="lower"), _CountingKDEChild(0.02)]
+    together = estimate_together(ests, layers, y)
+    assert _LoggedKDE.logged == 0  # computed in the shared call, not through its many
+    assert _CountingKDEChild.calls == 1  # through its own many: a kernel call of its own
+    # two kernel calls: the child's own (one alpha per layer), and KDE with _LoggedKDE (two)
+    assert sorted({len(alphas) for alphas in call} for call in batched) == [{1}, {2}]
+    monkeypatch.setattr(kde_module, "kde_lse_many", real)
+    for est, got in zip(ests, together, strict=True):
+        _same(got, est.many(layers, y))
+
+
+def test_a_user_estimator_with_its_own_many_is_called_through_it():
+    class Shifted(_Constant):
+        """Its many changes the numbers: estimate_together must return exactly what many does."""
+
+        def many(self, Ts, labels=None, *, input_ids=None, device="auto"):
+            return [dataclasses.replace(r, i_xt=r.i_xt + 1.0)
+                    for r in super().many(Ts, labels, input_ids=input_ids, device=device)]
+
+    layers, y = _mixed_layers()
+    got = estimate_together([Shifted(), _Constant()], layers, y)
+    plain = [r.i_xt for r in _Constant().many(layers, y)]
+    assert [r.i_xt for r in got[1]] == plain
+    assert [r.i_xt for r in got[0]] == [v + 1.0 for v in plain]
+
+
+def test_estimate_together_rejects_non_estimators():
     with pytest.raises(TypeError, match=r"estimators\[1\]"):
-        many_together([ibfast.KDE(), "kde_lower"], [np.zeros((4, 2), np.float32)])  # type: ignore[list-item]
+        estimate_together([ibfast.KDE(), "kde_lower"], [np.zeros((4, 2), np.float32)])  # type: ignore[list-item]
+
+
+# ---- the deprecated names ----------------------------------------------------------------------
+
+
+def test_many_together_is_a_deprecated_estimate_together():
+    from ibfast.estimators.base import many_together
+
+    layers, y = _mixed_layers()
+    ests = [ibfast.EBAB(), ibfast.KDE(0.01), ibfast.KDE(0.01, bound="lower")]
+    with pytest.warns(DeprecationWarning, match="many_together is deprecated; use ibfast.estimate_together"):
+        old = many_together(ests, layers, y, input_ids=np.arange(700))
+    for got, want in zip(old, estimate_together(ests, layers, y, input_ids=np.arange(700)), strict=True):
+        _same(got, want)
+    assert ibfast.many_together is many_together
+    assert ibfast.estimators.kde.many_together is many_together
+
+
+def test_estimate_bounds_is_a_deprecated_estimate_together_of_a_pair():
+    layers, y = _mixed_layers()
+    upper, lower = PAIRS["adaptive-p2"]
+    deprecated = r"estimate_bounds is deprecated; use ibfast\.estimate_together"
+    with pytest.warns(DeprecationWarning, match=deprecated):
+        got = ibfast.estimate_bounds(upper, lower, layers, y)
+    assert isinstance(got, tuple) and len(got) == 2
+    for g, w in zip(got, estimate_together([upper, lower], layers, y), strict=True):
+        _same(g, w)
+
+
+def test_estimate_bounds_keeps_its_checks():
+    layers, _ = _mixed_layers()
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="same noise rule"):
+        ibfast.estimate_bounds(ibfast.KDE(0.01), _HalvedKDE(0.01, bound="lower"), layers)
 
 
 @pytest.mark.parametrize(
@@ -391,19 +487,28 @@ def test_many_together_rejects_non_estimators():
 )
 def test_estimate_bounds_rejects_mismatched_pairs(upper, lower, match):
     T = np.zeros((10, 2), np.float32)
-    with pytest.raises(ValueError, match=match):
-        estimate_bounds(upper, lower, [T])
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match=match):
+        ibfast.estimate_bounds(upper, lower, [T])
 
 
 def test_estimate_bounds_rejects_non_kde_estimators():
     T = np.zeros((10, 2), np.float32)
-    with pytest.raises(TypeError, match="upper must be a KDE estimator"):
-        estimate_bounds(ibfast.EBAB(), ibfast.KDE(bound="lower"), [T])  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="lower must be a KDE estimator"):
-        estimate_bounds(ibfast.KDE(), "kde_lower", [T])  # type: ignore[arg-type]
+    with pytest.warns(DeprecationWarning), pytest.raises(TypeError, match="upper must be a KDE estimator"):
+        ibfast.estimate_bounds(ibfast.EBAB(), ibfast.KDE(bound="lower"), [T])  # type: ignore[arg-type]
+    with pytest.warns(DeprecationWarning), pytest.raises(TypeError, match="lower must be a KDE estimator"):
+        ibfast.estimate_bounds(ibfast.KDE(), "kde_lower", [T])  # type: ignore[arg-type]
+
+
+def test_kde_log_sum_exp_multi_is_a_deprecated_kde_log_sum_exp_alphas():
+    t, y = _data(300, 4)
+    with pytest.warns(DeprecationWarning, match="use ibfast.kernels.kde_log_sum_exp_alphas"):
+        old = kernels.kde_log_sum_exp_multi(t, [500.0, 125.0], y)
+    for (oa, ow), (na, nw) in zip(old, kernels.kde_log_sum_exp_alphas(t, [500.0, 125.0], y), strict=True):
+        np.testing.assert_array_equal(oa, na)
+        np.testing.assert_array_equal(ow, nw)
+    assert "kde_log_sum_exp_multi" not in kernels.__all__
 
 
 def test_exports():
-    assert ibfast.many_together is many_together
-    assert ibfast.estimate_bounds is estimate_bounds
-    assert ibfast.estimators.kde.many_together is many_together
+    assert ibfast.estimate_together is estimate_together
+    assert ibfast.estimators.kde.estimate_together is estimate_together

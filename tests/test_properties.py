@@ -149,7 +149,7 @@ def test_input_ids_values_do_not_matter():
 
 UNIT_FACTORIES = {
     "fixed_range": lambda u: ibfast.FixedRange(n_bins=12, lo=0.0, hi=0.3, units=u),
-    "bin_width": lambda u: ibfast.BinWidth(0.02, units=u),
+    "bin_width": lambda u: ibfast.FixedWidth(0.02, units=u),
     "adaptive_range": lambda u: ibfast.AdaptiveRange(n_bins=8, units=u),
     "ebab": lambda u: ibfast.EBAB(n_bins=10, lower=None, units=u),
     "kde": lambda u: ibfast.KDE(noise_variance=1e-3, bound="lower", units=u),

@@ -48,6 +48,23 @@ std::int64_t param_stride(const std::optional<carray<float>>& params, LayerShape
 }  // namespace
 
 void register_activations(py::module_& m) {
+  // The kinds by name, so that Python reads the numbering from here (ibfast.models.activations'
+  // KERNEL_KINDS, ibfast.models.fused) instead of keeping a copy of it.
+  py::enum_<ActivationKind>(m, "ActivationKind",
+                            "The compiled activations: kinds[s] of activations_forward / activations_backward.")
+      .value("linear", ActivationKind::linear)
+      .value("tanh", ActivationKind::tanh)
+      .value("relu", ActivationKind::relu)
+      .value("elu", ActivationKind::elu, "alpha = 1")
+      .value("softplus", ActivationKind::softplus, "beta = 1")
+      .value("centred_softplus", ActivationKind::centred_softplus, "softplus - ln 2")
+      .value("softsign", ActivationKind::softsign)
+      .value("leaky_relu", ActivationKind::leaky_relu, "negative slope 0.01")
+      .value("silu", ActivationKind::silu, "z * sigmoid(z), also called swish")
+      .value("sigmoid", ActivationKind::sigmoid)
+      .value("abs", ActivationKind::abs)
+      .value("prelu", ActivationKind::prelu, "z >= 0 ? z : a * z, a per seed and unit (params[..., 0])");
+
   m.def(
       "activations_forward",
       [](const carray<float>& z, carray<float>& h, std::optional<carray<float>>& derivative,

@@ -41,7 +41,7 @@ void register_kde(py::module_& m) {
       "Per row: ln sum_j exp(-alpha ||x_i - x_j||^2) over all rows, and over the row's group.");
 
   m.def(
-      "kde_log_sum_exp_multi",
+      "kde_log_sum_exp_alphas",
       [](const carray<float>& x, const std::vector<double>& alphas, std::optional<carray<std::int32_t>> groups,
          bool symmetric) {
         const auto n = static_cast<std::int64_t>(x.shape(0));
@@ -63,8 +63,8 @@ void register_kde(py::module_& m) {
         const std::int32_t* pg = groups ? groups->data() : nullptr;
         {
           py::gil_scoped_release release;  // O(n^2 d) loop over buffers this call holds
-          kde_log_sum_exp_multi(px, n, d, alphas.data(), n_alpha, pg, pa.data(), groups ? pw.data() : nullptr,
-                                symmetric ? KdeSymmetry::kSymmetric : KdeSymmetry::kPlain);
+          kde_log_sum_exp_alphas(px, n, d, alphas.data(), n_alpha, pg, pa.data(), groups ? pw.data() : nullptr,
+                                 symmetric ? KdeSymmetry::kSymmetric : KdeSymmetry::kPlain);
         }
         py::list out;
         for (std::int64_t a = 0; a < n_alpha; ++a) {
@@ -81,11 +81,11 @@ void register_kde(py::module_& m) {
       "(same bits, for comparison).");
 
   m.def(
-      "kde_log_sum_exp_batch",
+      "kde_log_sum_exp_many",
       [](const std::vector<carray<float>>& xs, const std::vector<std::vector<double>>& alphas,
          const std::vector<std::optional<carray<std::int32_t>>>& groups, bool symmetric) {
         if (alphas.size() != xs.size() || groups.size() != xs.size()) {
-          throw std::invalid_argument("kde_log_sum_exp_batch: one alpha list and one grouping per matrix");
+          throw std::invalid_argument("kde_log_sum_exp_many: one alpha list and one grouping per matrix");
         }
         const std::size_t count = xs.size();
         // Outputs and the pointer tables the problems point into, all sized before any pointer is taken.
@@ -96,11 +96,11 @@ void register_kde(py::module_& m) {
         std::vector<KdeProblem> problems(count);
         for (std::size_t p = 0; p < count; ++p) {
           const carray<float>& x = xs[p];
-          if (x.ndim() != 2) throw std::invalid_argument("kde_log_sum_exp_batch: every x must be 2-D");
+          if (x.ndim() != 2) throw std::invalid_argument("kde_log_sum_exp_many: every x must be 2-D");
           const auto n = static_cast<std::int64_t>(x.shape(0));
           const bool has_groups = groups[p].has_value();
           if (has_groups && static_cast<std::int64_t>(groups[p]->size()) != n) {
-            throw std::invalid_argument("kde_log_sum_exp_batch: groups must have one entry per row");
+            throw std::invalid_argument("kde_log_sum_exp_many: groups must have one entry per row");
           }
           for (std::size_t a = 0; a < alphas[p].size(); ++a) {
             all[p].emplace_back(n);
@@ -122,7 +122,7 @@ void register_kde(py::module_& m) {
         }
         {
           py::gil_scoped_release release;  // O(n^2 d) per matrix over buffers this call holds
-          kde_log_sum_exp_batch(problems.data(), static_cast<std::int64_t>(count),
+          kde_log_sum_exp_many(problems.data(), static_cast<std::int64_t>(count),
                                 symmetric ? KdeSymmetry::kSymmetric : KdeSymmetry::kPlain);
         }
         py::list out;
@@ -138,7 +138,7 @@ void register_kde(py::module_& m) {
         return out;
       },
       py::arg("xs").noconvert(), py::arg("alphas"), py::arg("groups").noconvert(), py::arg("symmetric") = true,
-      "kde_log_sum_exp_multi for many matrices (a list of alpha lists and of groupings or None, one "
+      "kde_log_sum_exp_alphas for many matrices (a list of alpha lists and of groupings or None, one "
       "per matrix) in one parallel region: per matrix, a list of (all, within) pairs, one per alpha, "
       "bit for bit those of separate calls.");
 }

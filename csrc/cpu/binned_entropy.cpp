@@ -38,6 +38,7 @@
 #define IBFAST_SEARCH32 1  // a kSearch32 kernel for this machine
 #endif
 
+#include "ibfast/row_entropy_checks.hpp"
 #include "number_rows.hpp"
 #include "parallel.hpp"
 #include "simd.hpp"
@@ -446,18 +447,7 @@ std::int64_t binned_row_ids(const Params& p, const float* x, std::int64_t n, std
 RowEntropy binned_row_entropy(const float* x, std::int64_t n, std::int64_t d, const BinSpec& bins,
                               const std::vector<const std::int32_t*>& groupings,
                               const std::vector<std::int64_t>& n_groups, int hash_bits) {
-  check_row_entropy_args(n, d, groupings, n_groups);
-  if (hash_bits < 1 || hash_bits > 64) {
-    throw std::invalid_argument("ibfast binned_row_entropy: hash_bits must be in [1, 64], got " +
-                                std::to_string(hash_bits));
-  }
-  if (bins.by_width) {
-    if (!(bins.width > 0.0) || !std::isfinite(bins.width)) {
-      throw std::invalid_argument("ibfast binned_row_entropy: width must be finite and > 0");
-    }
-  } else if (bins.n_edges < 0 || (bins.n_edges > 0 && bins.edges == nullptr)) {
-    throw std::invalid_argument("ibfast binned_row_entropy: bad edges");
-  }
+  check_binned_row_entropy_args("ibfast", n, d, bins, groupings, n_groups, hash_bits);
   if (n == 0) return RowEntropy{};
 
   Params p;

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "ibfast/row_entropy_checks.hpp"
 #include "number_rows.hpp"
 #include "parallel.hpp"
 
@@ -46,28 +47,10 @@ std::int64_t distinct_row_ids(const std::int32_t* codes, std::int64_t n, std::in
   });
 }
 
-void check_row_entropy_args(std::int64_t n, std::int64_t d, const std::vector<const std::int32_t*>& groupings,
-                            const std::vector<std::int64_t>& n_groups) {
-  // The checks of ibfast::cuda::row_entropy, in the same order; the group ids are checked where
-  // they are counted (row_entropy_from_ids). (The lengths of the group arrays are the caller's to
-  // check.)
-  if (groupings.size() != n_groups.size()) {
-    throw std::invalid_argument("ibfast row_entropy: one n_groups per grouping");
-  }
-  if (n < 0 || d < 0) throw std::invalid_argument("ibfast row_entropy: negative shape");
-  if (n == 0) return;
-  if (n > std::numeric_limits<std::int32_t>::max()) {
-    throw std::invalid_argument("ibfast row_entropy: more than 2^31 - 1 rows");  // int32 row ids
-  }
-  for (std::int64_t n_g : n_groups) {
-    if (n_g <= 0) throw std::invalid_argument("ibfast row_entropy: a grouping needs n_groups >= 1");
-  }
-}
-
 RowEntropy row_entropy(const std::int32_t* codes, std::int64_t n, std::int64_t d,
                        const std::vector<const std::int32_t*>& groupings,
                        const std::vector<std::int64_t>& n_groups) {
-  check_row_entropy_args(n, d, groupings, n_groups);
+  check_row_entropy_args("ibfast", n, d, groupings, n_groups);
   if (n == 0) return RowEntropy{};
   std::vector<std::int32_t> ids(static_cast<std::size_t>(n));
   const std::int64_t k_rows = distinct_row_ids(codes, n, d, ids.data());

@@ -24,7 +24,7 @@ namespace {
 // double, lane 0 first, and that tile partial into the row's double sum, tiles in increasing
 // order. Everything below (the register blocking, the vector width, which side of the symmetric
 // pair a term is computed on, the e^-60 skip, the thread count) leaves that order alone: every
-// kernel here gives the same bits, and so does one alpha of a multi-alpha call.
+// kernel here gives the same bits, and so does one alpha of a call for several alphas.
 //
 // ---- Symmetry --------------------------------------------------------------------------------
 //
@@ -556,7 +556,7 @@ void run_batch(const std::vector<SweepBase*>& sweeps, bool symmetric) {
 
 }  // namespace
 
-void kde_log_sum_exp_batch(const KdeProblem* problems, std::int64_t count, KdeSymmetry symmetry) {
+void kde_log_sum_exp_many(const KdeProblem* problems, std::int64_t count, KdeSymmetry symmetry) {
   const bool symmetric = symmetry == KdeSymmetry::kSymmetric;
   std::vector<Layout> layouts;
   layouts.reserve(static_cast<std::size_t>(std::max<std::int64_t>(count, 0)));  // no reallocation: sweeps point in
@@ -586,18 +586,18 @@ void kde_log_sum_exp_batch(const KdeProblem* problems, std::int64_t count, KdeSy
   if (!group.empty()) run_batch(group, symmetric);
 }
 
-void kde_log_sum_exp_multi(const float* x, std::int64_t n, std::int64_t d, const double* alphas,
-                           std::int64_t n_alpha, const std::int32_t* groups, double* const* out_all,
-                           double* const* out_within, KdeSymmetry symmetry) {
+void kde_log_sum_exp_alphas(const float* x, std::int64_t n, std::int64_t d, const double* alphas,
+                            std::int64_t n_alpha, const std::int32_t* groups, double* const* out_all,
+                            double* const* out_within, KdeSymmetry symmetry) {
   const KdeProblem problem{x, n, d, groups, alphas, n_alpha, out_all, out_within};
-  kde_log_sum_exp_batch(&problem, 1, symmetry);
+  kde_log_sum_exp_many(&problem, 1, symmetry);
 }
 
 void kde_log_sum_exp(const float* x, std::int64_t n, std::int64_t d, double alpha,
                      const std::int32_t* groups, double* out_all, double* out_within) {
   double* const oa[1] = {out_all};
   double* const ow[1] = {out_within};
-  kde_log_sum_exp_multi(x, n, d, &alpha, 1, groups, oa, groups != nullptr && out_within != nullptr ? ow : nullptr);
+  kde_log_sum_exp_alphas(x, n, d, &alpha, 1, groups, oa, groups != nullptr && out_within != nullptr ? ow : nullptr);
 }
 
 }  // namespace ibfast

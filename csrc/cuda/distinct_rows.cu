@@ -28,6 +28,7 @@
 #include "ibfast/binned_entropy.hpp"
 #include "ibfast/bits.hpp"
 #include "ibfast/distinct_rows.hpp"
+#include "ibfast/row_entropy_checks.hpp"
 
 namespace ibfast::cuda {
 
@@ -385,29 +386,12 @@ RowEntropy row_entropy_pipeline(std::int64_t n, const std::vector<const std::int
   return result;
 }
 
-// The checks of ibfast::row_entropy, in the same order.
-void check_args(std::int64_t n, std::int64_t d, const std::vector<const std::int32_t*>& groupings,
-                const std::vector<std::int64_t>& n_groups) {
-  if (groupings.size() != n_groups.size()) {
-    throw std::invalid_argument("ibfast CUDA row_entropy: one n_groups per grouping");
-  }
-  if (n < 0 || d < 0) throw std::invalid_argument("ibfast CUDA row_entropy: negative shape");
-  if (n == 0) return;
-  if (n > std::numeric_limits<std::int32_t>::max()) {
-    // As on the CPU, distinct-row ids are int32.
-    throw std::invalid_argument("ibfast CUDA row_entropy: more than 2^31 - 1 rows");
-  }
-  for (std::int64_t n_g : n_groups) {
-    if (n_g <= 0) throw std::invalid_argument("ibfast CUDA row_entropy: a grouping needs n_groups >= 1");
-  }
-}
-
 }  // namespace
 
 RowEntropy row_entropy(const std::int32_t* codes, std::int64_t n, std::int64_t d,
                        const std::vector<const std::int32_t*>& groupings, const std::vector<std::int64_t>& n_groups,
                        Stream stream) {
-  check_args(n, d, groupings, n_groups);
+  check_row_entropy_args("ibfast CUDA", n, d, groupings, n_groups);
   if (n == 0) return RowEntropy{};  // as on the CPU: no terms at all
   const cudaStream_t s = as_stream(stream);
   return row_entropy_pipeline(
@@ -427,20 +411,12 @@ RowEntropy row_entropy(const std::int32_t* codes, std::int64_t n, std::int64_t d
 RowEntropy binned_row_entropy(const float* x, std::int64_t n, std::int64_t d, const BinSpec& bins,
                               const std::vector<const std::int32_t*>& groupings,
                               const std::vector<std::int64_t>& n_groups, Stream stream, int hash_bits) {
-  check_args(n, d, groupings, n_groups);
-  if (hash_bits < 1 || hash_bits > 64) {
-    throw std::invalid_argument("ibfast CUDA binned_row_entropy: hash_bits must be in [1, 64], got " +
-                                std::to_string(hash_bits));
-  }
+  check_binned_row_entropy_args("ibfast CUDA", n, d, bins, groupings, n_groups, hash_bits);
   Binner b{};
   if (bins.by_width) {
-    if (!(bins.width > 0.0) || !std::isfinite(bins.width)) {
-      throw std::invalid_argument("ibfast CUDA binned_row_entropy: width must be finite and > 0");
-    }
     b.by_width = 1;
     b.width = bins.width;
   } else {
-    if (bins.n_edges > 0 && bins.edges == nullptr) throw std::invalid_argument("ibfast CUDA binned_row_entropy: bad edges");
     b.th = make_thresholds(bins.edges, bins.n_edges, "ibfast CUDA binned_row_entropy");
   }
   if (n == 0) return RowEntropy{};

@@ -6,10 +6,14 @@
 """
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from . import estimators, kernels, reference
 from ._backend import build_info, cuda_available, cuda_built, set_num_threads
 from .estimators import *  # noqa: F403  (the estimator API is ibfast's API; its __all__ is the list)
+from .estimators import estimate_bounds as estimate_bounds  # deprecated: estimate_together
+from .estimators import many_together as many_together  # deprecated: estimate_together
+from .estimators._deprecated import RENAMED, UNEXPORTED, deprecated_attribute
 
 try:
     __version__ = version("ibfast")  # written once, in pyproject.toml
@@ -26,3 +30,9 @@ __all__ = [
     "reference",
     "set_num_threads",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The renamed classes' old names (``KDEBase``, ``BinWidth``) and the registry plumbing
+    ``ibfast`` exported before, for one more release, with a DeprecationWarning."""
+    return deprecated_attribute(__name__, name, {**RENAMED, **UNEXPORTED})

@@ -1,6 +1,6 @@
 """Type stubs of the compiled CPU module (csrc/bindings). Call it through ibfast.kernels."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -25,16 +25,40 @@ def binned_row_entropy(
 def kde_log_sum_exp(
     x: npt.NDArray[np.float32], alpha: float, groups: npt.NDArray[np.int32] | None = None
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64] | None]: ...
-def kde_log_sum_exp_multi(
+def kde_log_sum_exp_alphas(
     x: npt.NDArray[np.float32], alphas: list[float], groups: npt.NDArray[np.int32] | None = None,
     symmetric: bool = True,
 ) -> list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64] | None]]: ...
-def kde_log_sum_exp_batch(
+def kde_log_sum_exp_many(
     xs: list[npt.NDArray[np.float32]], alphas: list[list[float]], groups: list[npt.NDArray[np.int32] | None],
     symmetric: bool = True,
 ) -> list[list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64] | None]]]: ...
 def build_info() -> dict[str, Any]: ...
 def set_num_threads(n: int) -> None: ...
+class ActivationKind:
+    """ibfast/activations.hpp's ActivationKind (a pybind11 enum): kinds[s] of the activation passes."""
+
+    linear: ClassVar[ActivationKind]
+    tanh: ClassVar[ActivationKind]
+    relu: ClassVar[ActivationKind]
+    elu: ClassVar[ActivationKind]
+    softplus: ClassVar[ActivationKind]
+    centred_softplus: ClassVar[ActivationKind]
+    softsign: ClassVar[ActivationKind]
+    leaky_relu: ClassVar[ActivationKind]
+    silu: ClassVar[ActivationKind]
+    sigmoid: ClassVar[ActivationKind]
+    abs: ClassVar[ActivationKind]
+    prelu: ClassVar[ActivationKind]
+    __members__: ClassVar[dict[str, ActivationKind]]
+    def __init__(self, value: int) -> None: ...
+    def __int__(self) -> int: ...
+    def __index__(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def value(self) -> int: ...
+
 def activations_forward(
     z: npt.NDArray[np.float32], h: npt.NDArray[np.float32], derivative: npt.NDArray[np.float32] | None,
     kinds: npt.NDArray[np.int32], params: npt.NDArray[np.float32] | None = None,

@@ -15,12 +15,10 @@ import numpy as np
 from . import _core
 from ._arrays import as_activations, as_group_ids, is_cuda_tensor
 from ._backend import cuda_stream, require_cuda, resolve_device
-from ._params import finite_real, positive_finite
+from ._params import check_lower
 
 # Width binning writes int32 codes: floor(t / w) must stay inside that range.
 _INT32_LIMIT = 2.0**31 - 1
-# float32 holds -alpha * D; beyond this the exponent of the diagonal term (D = 0) would be 0 * inf.
-_MAX_ALPHA = 1e30
 
 Array = Any  # a validated np.ndarray (CPU) or a contiguous CUDA tensor
 
@@ -60,17 +58,6 @@ def on_gpu(like: Any, kernel: str, *args: Any) -> Any:
             return fn(*args, stream)
 
 
-def sorted_edges(edges: Any, name: str = "edges") -> np.ndarray:
-    e = np.ascontiguousarray(np.asarray(edges, dtype=np.float64).reshape(-1))
-    if e.size == 0:
-        raise ValueError(f"{name} is empty")
-    if not np.isfinite(e).all():
-        raise ValueError(f"{name} contains NaN or inf")
-    if np.any(np.diff(e) < 0):
-        raise ValueError(f"{name} must be sorted ascending")
-    return e
-
-
 def layer_min_max(x: Array) -> tuple[float, float]:
     """The least and greatest value of a validated layer (one parallel pass on the CPU)."""
     if is_cuda_tensor(x):
@@ -80,30 +67,12 @@ def layer_min_max(x: Array) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def check_lower(lower: Any) -> float | str | None:
-    """EBAB's ``lower`` argument: "auto", None or a finite number."""
-    if isinstance(lower, str):
-        if lower != "auto":
-            raise ValueError(f"lower must be 'auto', None or a number, got {lower!r}")
-        return lower
-    if lower is None:
-        return None
-    return finite_real(lower, "lower", "'auto', None or a number")
-
-
 def resolve_lower(x: Array, lower: float | str | None) -> float | None:
     """EBAB's ``lower`` for a layer: "auto" is 0 for a layer with no negative values, else None."""
     checked = check_lower(lower)
     if checked == "auto":
         return 0.0 if layer_min_max(x)[0] >= 0.0 else None
     return None if checked is None else float(checked)
-
-
-def check_alpha(alpha: float) -> float:
-    a = positive_finite(alpha, "alpha")
-    if a > _MAX_ALPHA:
-        raise ValueError(f"alpha = {a:g} is too large for float32 arithmetic (noise variance too small)")
-    return a
 
 
 # ---- kernels on validated input ---------------------------------------------------------------
@@ -228,21 +197,22 @@ def kde_lse_many(
         else:
             per_layer.append([float(a)])
             multi.append(False)
-    out = _kde_lse_multi(xs, per_layer, gids)
+    out = _kde_lse_alphas(xs, per_layer, gids)
     result: list[Any] = [o if m else o[0] for m, o in zip(multi, out, strict=True)]
     return result
 
 
-def _kde_lse_multi(
+def _kde_lse_alphas(
     xs: Sequence[Array], alphas: Sequence[list[float]], gids: Sequence[Array | None]
 ) -> list[list[LSE]]:
+    """``kde_lse_many`` with a list of alphas for every layer."""
     if len(alphas) != len(xs) or len(gids) != len(xs):
         raise ValueError(f"got {len(xs)} matrices, {len(alphas)} alpha entries and {len(gids)} groupings")
     if not xs or not is_cuda_tensor(xs[0]):
         if any(is_cuda_tensor(x) for x in xs):
             raise ValueError("all activation matrices of one batched call must be on the same device")
-        # One call for every matrix: their tile jobs share the threads (kde_log_sum_exp_batch).
-        batch = _core.kde_log_sum_exp_batch(list(xs), [list(a) for a in alphas], list(gids))
+        # One call for every matrix: their tile jobs share the threads (kde_log_sum_exp_many).
+        batch = _core.kde_log_sum_exp_many(list(xs), [list(a) for a in alphas], list(gids))
         return [[(np.asarray(la), None if lw is None else np.asarray(lw)) for la, lw in pairs]
                 for pairs in batch]
     import torch

@@ -10,6 +10,7 @@ rules and messages on every path (``ibfast._arrays``); the dispatch lives in ``i
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -19,7 +20,6 @@ from . import _core
 from ._arrays import as_codes, is_cuda_tensor
 from ._backend import require_cuda
 from ._dispatch import (
-    check_alpha,
     ebab_edges_of,
     edge_codes,
     group_ids_like,
@@ -27,10 +27,9 @@ from ._dispatch import (
     kde_lse_many,
     resolve_lower,
     row_entropy_nats,
-    sorted_edges,
     width_codes,
 )
-from ._params import positive_finite, positive_int
+from ._params import check_alpha, check_alphas, positive_finite, positive_int, sorted_edges
 from ._units import check_units, from_nats
 
 __all__ = [
@@ -40,8 +39,8 @@ __all__ = [
     "distinct_row_entropy",
     "ebab_edges",
     "kde_log_sum_exp",
+    "kde_log_sum_exp_alphas",
     "kde_log_sum_exp_many",
-    "kde_log_sum_exp_multi",
     "sorted_distinct",
 ]
 
@@ -117,7 +116,7 @@ def kde_log_sum_exp(T: Any, alpha: float, groups: Any = None, device: str = "aut
     return kde_lse_many([x], [check_alpha(alpha)], [g])[0]
 
 
-def kde_log_sum_exp_multi(
+def kde_log_sum_exp_alphas(
     T: Any, alphas: Sequence[float], groups: Any = None, device: str = "auto"
 ) -> list[tuple[Any, Any]]:
     """``[kde_log_sum_exp(T, a, groups) for a in alphas]`` from one pass over the pairs (e.g. the
@@ -125,9 +124,16 @@ def kde_log_sum_exp_multi(
     for bit the single-alpha one on the CPU (to ~1e-16 on CUDA, as repeated calls there)."""
     x = intake(T, device)
     g = None if groups is None else group_ids_like(groups, x, name="groups")[0]
-    if isinstance(alphas, (str, bytes)) or not isinstance(alphas, (Sequence, np.ndarray)):
-        raise TypeError(f"alphas must be a sequence of numbers, got {alphas!r}")
-    return kde_lse_many([x], [[check_alpha(a) for a in alphas]], [g])[0]
+    return kde_lse_many([x], [check_alphas(alphas)], [g])[0]
+
+
+def kde_log_sum_exp_multi(
+    T: Any, alphas: Sequence[float], groups: Any = None, device: str = "auto"
+) -> list[tuple[Any, Any]]:
+    """Deprecated: ``kde_log_sum_exp_alphas`` (the same function; this name goes in the next release)."""
+    warnings.warn("ibfast.kernels.kde_log_sum_exp_multi is deprecated; use "
+                  "ibfast.kernels.kde_log_sum_exp_alphas", DeprecationWarning, stacklevel=2)
+    return kde_log_sum_exp_alphas(T, alphas, groups, device)
 
 
 def kde_log_sum_exp_many(

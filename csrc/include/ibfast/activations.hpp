@@ -10,7 +10,8 @@
 
 namespace ibfast {
 
-// The numbering is part of the Python API (ibfast.models.activations.KERNEL_KINDS).
+// Bound as ibfast._core.ActivationKind (csrc/bindings/register_activations.cpp), which Python reads
+// the numbers from; every kind added here must be bound there too (tests/test_fused_activations.py).
 enum class ActivationKind : std::int32_t {
   linear = 0,
   tanh = 1,

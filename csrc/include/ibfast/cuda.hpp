@@ -68,7 +68,7 @@ RowEntropy binned_row_entropy(const float* x, std::int64_t n, std::int64_t d, co
                               const std::vector<const std::int32_t*>& groupings,
                               const std::vector<std::int64_t>& n_groups, Stream stream, int hash_bits = 64);
 
-// One KDE log-sum-exp problem (see ibfast::kde_log_sum_exp_multi): x (n, d) row-major float32 on
+// One KDE log-sum-exp problem (see ibfast::kde_log_sum_exp_alphas): x (n, d) row-major float32 on
 // the device, one or more alphas (every one from the same distances, in one pass), optional group
 // ids (device, int32, values >= 0), outputs float64 on the device: out_all[a] for alphas[a], and
 // out_within[a] when groups is given and out_within is not empty (then one per alpha).

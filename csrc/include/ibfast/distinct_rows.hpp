@@ -26,14 +26,10 @@ RowEntropy row_entropy(const std::int32_t* codes, std::int64_t n, std::int64_t d
                        const std::vector<const std::int32_t*>& groupings,
                        const std::vector<std::int64_t>& n_groups);
 
-// The argument checks of row_entropy (the group ids are checked where they are counted).
-void check_row_entropy_args(std::int64_t n, std::int64_t d, const std::vector<const std::int32_t*>& groupings,
-                            const std::vector<std::int64_t>& n_groups);
-
 // The entropies of row_entropy from distinct-row ids ids[i] in [0, k_rows), numbered in order of
 // first appearance (as distinct_row_ids numbers them): every path that finds the same partition of
 // the rows sums the same terms in the same order, so its numbers are bit-identical. Checks the
-// group ids; expects arguments that passed check_row_entropy_args.
+// group ids; expects arguments that passed check_row_entropy_args (ibfast/row_entropy_checks.hpp).
 RowEntropy row_entropy_from_ids(const std::int32_t* ids, std::int64_t k_rows, std::int64_t n,
                                 const std::vector<const std::int32_t*>& groupings,
                                 const std::vector<std::int64_t>& n_groups);

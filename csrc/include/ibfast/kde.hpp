@@ -18,18 +18,18 @@ namespace ibfast {
 void kde_log_sum_exp(const float* x, std::int64_t n, std::int64_t d, double alpha,
                      const std::int32_t* groups, double* out_all, double* out_within);
 
-// How the multi-alpha kernel visits pairs: each unordered pair once (kSymmetric, the default) or
+// How the kernel for several alphas visits pairs: each unordered pair once (kSymmetric, the default) or
 // every ordered pair from its row (kPlain). Both give the same bits (kde.cpp: the summation order).
 enum class KdeSymmetry { kSymmetric, kPlain };
 
 // kde_log_sum_exp for n_alpha alphas from one distance computation: out_all[a] (and, when groups
 // and out_within are given, out_within[a]) are alpha[a]'s outputs, each n doubles. Every alpha's
 // results are bit for bit those of kde_log_sum_exp with that alpha alone.
-void kde_log_sum_exp_multi(const float* x, std::int64_t n, std::int64_t d, const double* alphas,
-                           std::int64_t n_alpha, const std::int32_t* groups, double* const* out_all,
-                           double* const* out_within, KdeSymmetry symmetry = KdeSymmetry::kSymmetric);
+void kde_log_sum_exp_alphas(const float* x, std::int64_t n, std::int64_t d, const double* alphas,
+                            std::int64_t n_alpha, const std::int32_t* groups, double* const* out_all,
+                            double* const* out_within, KdeSymmetry symmetry = KdeSymmetry::kSymmetric);
 
-// One matrix's problem for kde_log_sum_exp_batch: kde_log_sum_exp_multi's arguments.
+// One matrix's problem for kde_log_sum_exp_many: kde_log_sum_exp_alphas's arguments.
 struct KdeProblem {
   const float* x = nullptr;
   std::int64_t n = 0;
@@ -41,11 +41,11 @@ struct KdeProblem {
   double* const* out_within = nullptr;
 };
 
-// kde_log_sum_exp_multi for many matrices (the layers and seeds of an epoch) in one parallel
+// kde_log_sum_exp_alphas for many matrices (the layers and seeds of an epoch) in one parallel
 // region whose threads run the matrices' tile jobs interleaved: the same bits as one call per
 // matrix, with the cores busy to the end instead of waiting at each matrix's passes.
-void kde_log_sum_exp_batch(const KdeProblem* problems, std::int64_t count,
-                           KdeSymmetry symmetry = KdeSymmetry::kSymmetric);
+void kde_log_sum_exp_many(const KdeProblem* problems, std::int64_t count,
+                          KdeSymmetry symmetry = KdeSymmetry::kSymmetric);
 
 constexpr float kSkipExponent = 60.0f;
 

@@ -8,21 +8,27 @@ A subclass writes ``_estimate`` (validated layers in, results out) and ``params`
 does the intake once for every path (numpy, CPU or CUDA tensors), maps the labels and input ids
 once per distinct (N, device), and converts nats to the requested units.
 
-    many_together(estimators, Ts, labels=None, *, input_ids=None, device="auto") -> list[list[MIResult]]
+    estimate_together(estimators, Ts, labels=None, *, input_ids=None, device="auto")
+        -> list[list[MIResult]]
 
 gives, for each estimator in order, exactly ``est.many(Ts, labels, input_ids=...)``, with one intake
 for all of them, and estimators that can share work computed together: those whose
 ``_fusion_key()`` is equal (not None) go through one ``_estimate_together`` call (the KDE family:
 every bound under every noise rule, all their alphas in one batched kernel call, each sweep over
-the pairs serving two alphas).
+the pairs serving two alphas). An estimator whose class has ``custom_many = True`` (any class that
+writes its own ``many``, unless it says otherwise) is called through its ``many`` instead.
+
+The words: ``many`` is one estimator over many layers, ``together`` many estimators over the same
+layers (``ibfast.kernels`` adds ``alphas``: one layer under many noise levels).
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from .._dispatch import Array, group_ids_like, intake
 from .._units import Units, check_units, from_nats
@@ -50,6 +56,21 @@ class Estimator(ABC):
     #: The name results carry and the registry knows the estimator by.
     name: str = "estimator"
 
+    #: Whether ``estimate_together`` must call this class's own ``many``. False (the base class):
+    #: ``many`` is the shared intake followed by ``_estimate``, so ``estimate_together`` does the
+    #: intake once for every estimator and calls ``_estimate`` (or ``_estimate_together``) itself.
+    #: A class that writes its own ``many`` gets True when it does not set the attribute itself
+    #: (see ``__init_subclass__``): its ``many`` is then what computes its results. A class whose
+    #: ``many`` adds nothing to the numbers (logging, say) may set False to keep sharing the work.
+    custom_many: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Writing ``many`` without saying how it joins estimate_together: through it, so that
+        # the estimator's results are always what its own ``many`` returns.
+        if "many" in cls.__dict__ and "custom_many" not in cls.__dict__:
+            cls.custom_many = True
+
     def __init__(self, units: str = "bits") -> None:
         self.units: Units = check_units(units)
 
@@ -76,10 +97,10 @@ class Estimator(ABC):
         xs, groups = _intake(Ts, labels, input_ids, device)
         return self._estimate(xs, groups) if xs else []
 
-    # -- computing several estimators together (many_together) -------------------------------------
+    # -- computing several estimators together (estimate_together) --------------------------------
     def _fusion_key(self) -> Hashable | None:
         """Estimators with equal keys (not None) are computed by one ``_estimate_together`` call of
-        the first of them in ``many_together``. None (the default): computed on its own."""
+        the first of them in ``estimate_together``. None (the default): computed on its own."""
         return None
 
     def _estimate_together(
@@ -133,7 +154,7 @@ def _intake(
     return xs, groups
 
 
-def many_together(
+def estimate_together(
     estimators: Sequence[Estimator], Ts: Sequence[Any], labels: Any = None, *, input_ids: Any = None,
     device: str = "auto",
 ) -> list[list[MIResult]]:
@@ -141,15 +162,15 @@ def many_together(
     same results, computed together: the layers are validated and the labels mapped once, and
     estimators that can share work do (the KDE estimators: every alpha they ask for on a layer,
     whatever their bounds and noise rules, in one batched kernel call that shares each distance
-    between two alphas; see ``ibfast.estimators.kde``). An estimator class that
-    overrides ``many`` itself is called through it."""
+    between two alphas; see ``ibfast.estimators.kde``). An estimator whose class has
+    ``custom_many`` (see ``Estimator.custom_many``) is called through its own ``many``."""
     ests = list(estimators)
     for k, e in enumerate(ests):
         if not isinstance(e, Estimator):
             raise TypeError(f"estimators[{k}] is not an Estimator: {e!r}")
     out: list[list[MIResult] | None] = [None] * len(ests)
     for k, e in enumerate(ests):
-        if type(e).many is not Estimator.many:
+        if e.custom_many:
             out[k] = e.many(Ts, labels, input_ids=input_ids, device=device)
     rest = [k for k in range(len(ests)) if out[k] is None]
     if rest:
@@ -172,3 +193,13 @@ def many_together(
             for k, r in zip(ks, results, strict=True):
                 out[k] = r
     return [r if r is not None else [] for r in out]
+
+
+def many_together(
+    estimators: Sequence[Estimator], Ts: Sequence[Any], labels: Any = None, *, input_ids: Any = None,
+    device: str = "auto",
+) -> list[list[MIResult]]:
+    """Deprecated: ``estimate_together`` (the same function; this name goes in the next release)."""
+    warnings.warn("ibfast.many_together is deprecated; use ibfast.estimate_together",
+                  DeprecationWarning, stacklevel=2)
+    return estimate_together(estimators, Ts, labels, input_ids=input_ids, device=device)

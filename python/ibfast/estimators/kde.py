@@ -7,39 +7,41 @@ With D_ij = ||t_i - t_j||^2 over all pairs (i = j included), in nats:
 so I(X;T) = ln N - (1/N) sum_i lse_i <= ln N, and I(T;Y) = H(T) - sum_c p(c) H(T | Y=c) with each
 class term on that class's rows only, from the same bound (as Saxe et al. did).
 
-Both bounds at once. The two bounds differ only in alpha (1 / (2 s2) or 1 / (8 s2)) over the same
-distances, so one pass over the pairs gives both:
+Several estimators at once. The two bounds differ only in alpha (1 / (2 s2) or 1 / (8 s2)) over
+the same distances, so one pass over the pairs gives both:
 
-    estimate_bounds(upper, lower, Ts, labels=None, *, input_ids=None, device="auto")
-        -> (upper.many(Ts, labels, ...), lower.many(Ts, labels, ...))
+    estimate_together(estimators, Ts, labels=None, *, input_ids=None, device="auto")
+        -> [est.many(Ts, labels, ...) for est in estimators]
 
-for an upper- and a lower-bound estimator under the same noise rule (two KDEs with the same
-``noise_variance``, or two AdaptiveKDEs with the same ``scale`` and ``power``; their ``units`` may
-differ); anything else is a ValueError (a TypeError if one is not a KDE estimator). More generally
-``many_together(estimators, Ts, labels=None, *, input_ids=None, device="auto")`` (from
-``ibfast.estimators.base``, also ``ibfast.many_together``) returns ``[est.many(Ts, labels, ...) for
-est in estimators]`` and computes all KDE estimators in one batched kernel call (every distinct
-alpha they ask for on a layer, bounds and noise rules alike; each sweep over the pairs serves two
-alphas), everything else (binning estimators, ...) as before, e.g. a recorded epoch:
+(from ``ibfast.estimators.base``, also ``ibfast.estimate_together``) computes all KDE estimators
+in one batched kernel call (every distinct alpha they ask for on a layer, bounds and noise rules
+alike; each sweep over the pairs serves two alphas), everything else (binning estimators, ...) as
+before, e.g. a recorded epoch:
 
-    ebab, upper, lower = many_together([EBAB(), KDE(), KDE(bound="lower")], layers, labels)
+    ebab, upper, lower = estimate_together([EBAB(), KDE(), KDE(bound="lower")], layers, labels)
 
 The results are bit for bit those of the separate calls on the CPU: each alpha's sums are added
 in the same order as a single-alpha pass (csrc/cpu/kde.cpp). On CUDA, where the float64 row sums
 are added atomically in no fixed order, they agree to ~1e-16 relative, as two runs of one call do.
+(``estimate_bounds(upper, lower, ...)``, which took exactly one upper and one lower bound of one
+noise rule, is deprecated: ``estimate_together([upper, lower], ...)``.)
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Hashable, Sequence
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
-from .._dispatch import Array, check_alpha, kde_lse_many, layer_min_max
-from .._params import integer, one_of, positive_finite
-from .base import Estimator, Groups, many_together
+from .._dispatch import Array, kde_lse_many, layer_min_max
+from .._params import check_alpha, one_of, positive_finite
+from .._params import check_power as check_power  # its former home: experiment configs import it here
+from ._deprecated import RENAMED, deprecated_attribute
+from .base import Estimator, Groups, estimate_together
+from .base import many_together as many_together  # deprecated, importable from here as before
 from .result import MIResult
 
 Bound = Literal["upper", "lower"]
@@ -47,7 +49,7 @@ BOUNDS = ("upper", "lower")
 # alpha = 1 / (factor * s2): the KL (upper) and the Bhattacharyya (lower) pairwise bound
 _FACTOR = {"upper": 2.0, "lower": 8.0}
 
-__all__ = ["KDE", "AdaptiveKDE", "KDEBase", "estimate_bounds", "kde_quantities", "many_together"]
+__all__ = ["KDE", "AdaptiveKDE", "KDEEstimator", "estimate_together", "kde_quantities"]
 
 
 def _mean(a: Any) -> float:
@@ -88,8 +90,9 @@ def kde_quantities(
     return KDEQuantities(i_xt, h_noise + i_xt, h_noise, i_xt - i_within, h_noise + i_within)
 
 
-class KDEBase(Estimator):
-    """The KDE bounds for some rule that gives each layer its noise variance (``noise_variance_for``).
+class KDEEstimator(Estimator):
+    """The KDE bounds for some rule that gives each layer its noise variance (``noise_variance_for``):
+    subclass it for a noise rule of your own (``KDE`` and ``AdaptiveKDE`` are two).
 
     ``name`` is the family and the bound, e.g. ``kde_upper``. ``many`` computes every layer's
     pairwise sums in one kernel call (one batched launch on CUDA). ``input_ids`` are checked but
@@ -114,7 +117,7 @@ class KDEBase(Estimator):
         """The noise rule: the class and every parameter but the bound and the units (estimators
         with equal rules give each layer the same s2). None for a subclass that overrides
         ``_estimate``: its own computation is what counts."""
-        if type(self)._estimate is not KDEBase._estimate:
+        if type(self)._estimate is not KDEEstimator._estimate:
             return None
         rule = tuple(sorted((k, v) for k, v in self.params().items() if k not in ("bound", "units")))
         return ("kde", type(self), rule)
@@ -125,7 +128,7 @@ class KDEBase(Estimator):
         ``_estimate_together`` of its own is fused with its own kind only, through its method."""
         if self._noise_rule() is None:
             return None
-        if type(self)._estimate_together is not KDEBase._estimate_together:
+        if type(self)._estimate_together is not KDEEstimator._estimate_together:
             return ("kde", type(self))
         return ("kde",)
 
@@ -136,7 +139,7 @@ class KDEBase(Estimator):
         the members once per layer: the bounds of one noise rule and different rules (fixed and
         adaptive noise, say) alike. The kernel shares each distance between up to two alphas per
         sweep over the pairs (more alphas take more sweeps)."""
-        kdes = [m for m in members if isinstance(m, KDEBase)]
+        kdes = [m for m in members if isinstance(m, KDEEstimator)]
         if len(kdes) != len(members):
             raise ValueError("only KDE estimators can be computed together here")
         # per member and layer: its s2 (once per noise rule: AdaptiveKDE reads each layer's range)
@@ -166,7 +169,7 @@ class KDEBase(Estimator):
         return out
 
 
-class KDE(KDEBase):
+class KDE(KDEEstimator):
     """KDE bounds with fixed noise (Saxe et al. 2018): s2 = 1e-3 (12-bit task), 1e-1 (MNIST).
 
     ``bound="upper"`` uses the KL pairwise bound, ``"lower"`` the Bhattacharyya one.
@@ -185,15 +188,7 @@ class KDE(KDEBase):
         return self.noise_variance
 
 
-def check_power(power: Any, name: str = "power") -> int:
-    """AdaptiveKDE's power: 1 (s2 = scale * max|T|) or 2 (s2 = (scale * max|T|)^2)."""
-    p = integer(power, name)
-    if p not in (1, 2):
-        raise ValueError(f"{name} must be 1 (s2 = scale * max|T|) or 2 (s2 = (scale * max|T|)^2), got {p}")
-    return p
-
-
-class AdaptiveKDE(KDEBase):
+class AdaptiveKDE(KDEEstimator):
     """KDE bounds with adaptive noise (Chelombiev et al. 2019): the noise variance follows the
     layer's largest activity max|T| at each call.
 
@@ -226,18 +221,21 @@ class AdaptiveKDE(KDEBase):
 
 
 def estimate_bounds(
-    upper: KDEBase, lower: KDEBase, Ts: Sequence[Any], labels: Any = None, *, input_ids: Any = None,
-    device: str = "auto",
+    upper: KDEEstimator, lower: KDEEstimator, Ts: Sequence[Any], labels: Any = None, *,
+    input_ids: Any = None, device: str = "auto",
 ) -> tuple[list[MIResult], list[MIResult]]:
-    """``(upper.many(Ts, labels, ...), lower.many(Ts, labels, ...))`` from one pass over the pairs
-    of each layer: the same results as the two calls (bit for bit on the CPU).
+    """Deprecated: ``estimate_together([upper, lower], Ts, labels, ...)``, which takes any
+    estimators. This name goes in the next release.
 
-    ``upper`` must have ``bound="upper"``, ``lower`` ``bound="lower"``, and both the same noise
-    rule: the same class with the same parameters except the bound (``units`` may differ). A
-    subclass that overrides ``_estimate`` computes its own way and is refused.
+    ``(upper.many(Ts, labels, ...), lower.many(Ts, labels, ...))`` from one pass over the pairs
+    of each layer. ``upper`` must have ``bound="upper"``, ``lower`` ``bound="lower"``, and both the
+    same noise rule: the same class with the same parameters except the bound (``units`` may
+    differ). A subclass that overrides ``_estimate`` computes its own way and is refused.
     """
+    warnings.warn("ibfast.estimate_bounds is deprecated; use ibfast.estimate_together([upper, lower], ...)",
+                  DeprecationWarning, stacklevel=2)
     for name, est, bound in (("upper", upper, "upper"), ("lower", lower, "lower")):
-        if not isinstance(est, KDEBase):
+        if not isinstance(est, KDEEstimator):
             raise TypeError(f"{name} must be a KDE estimator (KDE, AdaptiveKDE, ...), got {est!r}")
         if est.bound != bound:
             raise ValueError(f"{name} must have bound={bound!r}, got {est!r}")
@@ -247,5 +245,10 @@ def estimate_bounds(
             f"upper and lower must use the same noise rule (class and parameters except the bound "
             f"and units; no _estimate of their own): {upper!r} vs {lower!r}"
         )
-    up, low = many_together([upper, lower], Ts, labels, input_ids=input_ids, device=device)
+    up, low = estimate_together([upper, lower], Ts, labels, input_ids=input_ids, device=device)
     return up, low
+
+
+def __getattr__(name: str) -> Any:
+    """``KDEBase``, the deprecated name of ``KDEEstimator`` (goes in the next release)."""
+    return deprecated_attribute(__name__, name, {"KDEBase": RENAMED["KDEBase"]})

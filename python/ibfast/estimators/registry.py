@@ -6,15 +6,22 @@ for the data set already filled in) and returns an ``Estimator``. A user's estim
 usable by name everywhere with one call::
 
     ibfast.register_estimator("my_estimator", lambda settings: MyEstimator(settings.n_bins))
+
+A renamed estimator keeps its old name as a deprecated alias (``DEPRECATED_NAMES``): configs that
+say it still run, with the same numbers, and keep the name they were stored with (a sweep
+task's id is a hash of its config), but making it warns and ``estimator_names`` lists only the
+new name.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .._params import check_callable
 from .base import Estimator
-from .binning import EBAB, AdaptiveRange, BinWidth, FixedRange
+from .binning import EBAB, AdaptiveRange, FixedRange, FixedWidth
 from .kde import KDE, AdaptiveKDE
 
 # Saxe et al. (2018): KDE noise variance and bin width for the 12-bit task, and for MNIST (which
@@ -64,6 +71,9 @@ class EstimatorSettings:
 
 EstimatorFactory = Callable[[EstimatorSettings], Estimator]
 _REGISTRY: dict[str, EstimatorFactory] = {}
+#: Old name -> the registered name it stands for, unless the old name is registered anew
+#: ("bin_width" read like the configs' float key ``bin_width``, the width the estimator uses).
+DEPRECATED_NAMES: dict[str, str] = {"bin_width": "fixed_width"}
 
 
 def register_estimator(name: str, factory: EstimatorFactory) -> None:
@@ -77,8 +87,7 @@ def register_estimator(name: str, factory: EstimatorFactory) -> None:
         raise TypeError(f"an estimator name must be a str, got {type(name).__name__}")
     if not name or not name.replace("_", "").isalnum():
         raise ValueError(f"an estimator name must be letters, digits and underscores, got {name!r}")
-    if not callable(factory):
-        raise TypeError(f"estimator {name!r}: the factory must be callable, got {type(factory).__name__}")
+    check_callable(factory, f"estimator {name!r}: the factory")
     _REGISTRY[name] = factory
 
 
@@ -88,8 +97,9 @@ def estimator_names() -> tuple[str, ...]:
 
 
 def check_estimator_names(names: tuple[str, ...]) -> None:
-    """ValueError naming the unknown ones (and the known ones) unless every name is registered."""
-    unknown = [n for n in names if n not in _REGISTRY]
+    """ValueError naming the unknown ones (and the known ones) unless every name is registered
+    (or a deprecated alias of a registered name)."""
+    unknown = [n for n in names if n not in _REGISTRY and DEPRECATED_NAMES.get(n) not in _REGISTRY]
     if unknown or not names:
         known = ", ".join(_REGISTRY)
         raise ValueError(f"unknown estimators {unknown or '(none given)'}; choose from {known}")
@@ -98,6 +108,10 @@ def check_estimator_names(names: tuple[str, ...]) -> None:
 def make_estimator(name: str, settings: EstimatorSettings | None = None) -> Estimator:
     """The estimator registered as ``name``, built for ``settings`` (12-bit defaults if None)."""
     check_estimator_names((name,))
+    if name not in _REGISTRY:  # a deprecated alias (a name registered anew is the user's own)
+        warnings.warn(f"the estimator name {name!r} is deprecated; use {DEPRECATED_NAMES[name]!r} "
+                      "(configs that say it still run)", DeprecationWarning, stacklevel=2)
+        name = DEPRECATED_NAMES[name]
     est = _REGISTRY[name](settings or EstimatorSettings())
     if not isinstance(est, Estimator):
         got = type(est).__name__
@@ -106,7 +120,7 @@ def make_estimator(name: str, settings: EstimatorSettings | None = None) -> Esti
 
 
 register_estimator("fixed_range", lambda s: FixedRange(s.n_bins))
-register_estimator("bin_width", lambda s: BinWidth(s.bin_width))
+register_estimator("fixed_width", lambda s: FixedWidth(s.bin_width))
 register_estimator("adaptive_range", lambda s: AdaptiveRange(s.n_bins))
 register_estimator("ebab", lambda s: EBAB(s.n_bins))
 register_estimator("kde_upper", lambda s: KDE(s.noise_variance, "upper"))

@@ -22,11 +22,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .._params import finite_real, integer, one_of, positive_finite
+from .. import _core
+from .._params import INIT_GAIN_RULES as INIT_GAIN_RULES  # ActivationSpec.hidden_gain's rules, by name
+from .._params import check_callable, check_init_gain_rule, finite_real, integer, positive_finite
 
 Activation = Callable[..., torch.Tensor]
-
-INIT_GAIN_RULES = ("authors", "ibfast")
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class ActivationSpec:
     ibfast_gain: float | None = None  # this package's former gain; None becomes gain
     n_params: int = 0                # learnable parameters per unit and seed
     init_param: float = 0.0          # their initial value
-    kernel: int | None = None        # ibfast._core's compiled kind (built-ins only: KERNEL_KINDS)
+    kernel: int | None = None        # ibfast._core.ActivationKind's number (built-ins only: KERNEL_KINDS)
 
     def __post_init__(self) -> None:
         if self.ibfast_gain is None:
@@ -52,11 +52,6 @@ class ActivationSpec:
     def output_gain(self, rule: str) -> float:
         """The init gain of the output layer: the hidden layers' for "authors", 1 for "ibfast"."""
         return 1.0 if check_init_gain_rule(rule) == "ibfast" else self.gain
-
-
-def check_init_gain_rule(rule: object) -> str:
-    """Return ``rule`` if it names an init gain rule; TypeError if not a str, else ValueError."""
-    return one_of(rule, "init_gain", INIT_GAIN_RULES)
 
 
 _REGISTRY: dict[str, ActivationSpec] = {}
@@ -80,9 +75,8 @@ def register(
         raise TypeError(f"an activation name must be a str, got {type(name).__name__}")
     if not name:
         raise ValueError("an activation needs a non-empty name")
-    if not callable(fn):
-        raise TypeError(f"activation {name!r}: fn must be callable")
     what = f"activation {name!r}: "
+    check_callable(fn, what + "fn")
     g = positive_finite(gain, what + "gain")
     g_ibfast = None if ibfast_gain is None else positive_finite(ibfast_gain, what + "ibfast_gain")
     k = integer(n_params, what + "n_params", 0)
@@ -111,11 +105,13 @@ def prelu(z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
     return torch.where(z >= 0, z, a * z)
 
 
-# ibfast/activations.hpp's ActivationKind of each built-in: models compute these (on CPU float32)
-# in one compiled pass for all seeds (models/fused.py). Registering a name anew drops its kernel.
-KERNEL_KINDS = {
-    "linear": 0, "tanh": 1, "relu": 2, "elu": 3, "softplus": 4, "centred_softplus": 5,
-    "softsign": 6, "leaky_relu": 7, "swish": 8, "silu": 8, "sigmoid": 9, "abs": 10, "prelu": 11,
+# The compiled kind (ibfast._core.ActivationKind, bound from ibfast/activations.hpp) of each
+# built-in: models compute these (on CPU float32) in one compiled pass for all seeds
+# (models/fused.py). Registering a name anew drops its kernel. Every name is the kind's own but
+# "swish", silu's other name.
+_KIND_OF = {name: name for name in _core.ActivationKind.__members__} | {"swish": "silu"}
+KERNEL_KINDS: dict[str, int] = {
+    name: int(_core.ActivationKind.__members__[kind]) for name, kind in _KIND_OF.items()
 }
 
 

@@ -53,7 +53,7 @@ def _forward(z: torch.Tensor, kinds: np.ndarray, params: torch.Tensor | None,
     return h, derivative
 
 
-_PRELU = 11  # ibfast/activations.hpp's ActivationKind::prelu: the only kind that reads z backward
+_PRELU = int(_core.ActivationKind.prelu)  # the only kind that reads z backward
 
 
 class _PackedActivation(torch.autograd.Function):
