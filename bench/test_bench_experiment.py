@@ -179,7 +179,7 @@ def test_full_grid_projection(compare, train_data):
     """The paper's full grid on this CPU, projected from measured parts (printed, target 3 h):
     8 activations x 2 L2 x 50 seeds x 8000 epochs, 274 recorded epochs, EBAB + adaptive KDE
     (upper) + fixed bins + KDE (upper). Training: packed models of 80 seeds (10 of them), one
-    thread. Estimation: every seed's 6 layers per recorded epoch, through many_together, on the
+    thread. Estimation: every seed's 6 layers per recorded epoch, through estimate_together, on the
     other core while training runs (the Experiment's worker thread): the slower of the two
     decides."""
     import ibfast
@@ -196,12 +196,12 @@ def test_full_grid_projection(compare, train_data):
     epoch_80 = (time.perf_counter() - t0) / 3
     layers, labels = demo_layers(0)
     ests = [ibfast.make_estimator(n) for n in ("ebab", "adaptive_kde_upper", "fixed_range", "kde_upper")]
-    ibfast.many_together(ests, layers, labels)  # warm-up
+    ibfast.estimate_together(ests, layers, labels)  # warm-up
     threads = torch.get_num_threads()
     ibfast.set_num_threads(1)  # the estimation thread's share of the 2 cores
     t0 = time.perf_counter()
     for _ in range(3):
-        ibfast.many_together(ests, layers, labels)
+        ibfast.estimate_together(ests, layers, labels)
     seed_epoch = (time.perf_counter() - t0) / 3
     ibfast.set_num_threads(0)
     torch.set_num_threads(threads)
@@ -209,8 +209,8 @@ def test_full_grid_projection(compare, train_data):
     estimate_h = 800 * 274 * seed_epoch / 3600
 
     ibfast.set_num_threads(1)
-    compare("ibfast: one seed's recorded epoch, 4 estimators, 1 thread", ibfast.many_together, ests, layers,
-            labels, rounds=3)
+    compare("ibfast: one seed's recorded epoch, 4 estimators, 1 thread", ibfast.estimate_together, ests,
+            layers, labels, rounds=3)
     ibfast.set_num_threads(0)
     compare.note(f"training {epoch_80 * 1e3:.1f} ms per epoch of 80 packed seeds -> {train_h:.2f} h; "
                  f"estimation {seed_epoch * 1e3:.1f} ms per seed and recorded epoch (6 layers, 4 estimators, "

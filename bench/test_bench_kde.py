@@ -19,7 +19,7 @@ torch runs with its default thread count (all cores), as ibfast does.
 
 Section 4 times the issue's whole-epoch case: one recorded epoch of the 12-bit task is EBAB, the
 KDE upper and the KDE lower bound (s2 = 1e-3) with labels on the six layers of a tanh 12-10-7-5-
-4-3-2 net (ibfast.demo.demo_layers), N = 4096. ibfast computes it with ``many_together`` (both
+4-3-2 net (ibfast.demo.demo_layers), N = 4096. ibfast computes it with ``estimate_together`` (both
 KDE bounds from one pass over each layer's pairs); ibfast-separate is the three ``many`` calls;
 torch-rowblock-B computes both bounds the row-blocked way, for all rows and within each class
 (I(X;T) and I(T;Y)), and no EBAB, so its ratio understates ibfast's.
@@ -37,7 +37,7 @@ import torch
 import ibfast
 from ibfast import reference
 from ibfast.demo import demo_layers
-from ibfast.estimators.kde import many_together
+from ibfast.estimators.kde import estimate_together
 
 from .conftest import clear_refs_works, peak_extra_bytes
 
@@ -239,7 +239,7 @@ def epoch_estimators() -> list[Any]:
 
 
 def ibfast_epoch(layers: list[np.ndarray], y: np.ndarray) -> list[list[Any]]:
-    return many_together(epoch_estimators(), layers, y)
+    return estimate_together(epoch_estimators(), layers, y)
 
 
 def ibfast_epoch_separate(layers: list[np.ndarray], y: np.ndarray) -> list[list[Any]]:
@@ -275,13 +275,13 @@ def test_epoch_ebab_and_both_kde_bounds(compare: Any, cache: dict, impl: str):
     if impl == "ibfast":
         got = compare("ibfast", ibfast_epoch, layers, y, rounds=20)
         want = ibfast_epoch_separate(layers, y)
-        assert got == want, "many_together differs from the separate calls"
+        assert got == want, "estimate_together differs from the separate calls"
         for factor in (2.0, 8.0):
             alpha = 1.0 / (factor * EPOCH_S2)
             for t in layers[::2]:  # the KDE lse's on sampled rows against float64 exact differences
                 check_exact(t, alpha, ibfast_lse(t, alpha))
         cache[key] = got
-        compare.note("ibfast: many_together (both KDE bounds from one pass per layer); "
+        compare.note("ibfast: estimate_together (both KDE bounds from one pass per layer); "
                      "torch: KDE only (no EBAB), all rows and within each class")
         compare.note("I_upper(X;T) per layer (bits): " + ", ".join(f"{r.i_xt:.3f}" for r in got[1]))
         compare.note("I_lower(X;T) per layer (bits): " + ", ".join(f"{r.i_xt:.3f}" for r in got[2]))
