@@ -94,7 +94,9 @@ def test_estimator_helpers(all_12bit_patterns):
     P = all_12bit_patterns
     for f in (reference.fixed_range, reference.adaptive_range, reference.ebab):
         assert f(P)["h_t"] == pytest.approx(12.0, abs=1e-12)
-    assert reference.bin_width(P, width=0.5)["i_xt"] == pytest.approx(12.0, abs=1e-12)
+    assert reference.fixed_width(P, width=0.5)["i_xt"] == pytest.approx(12.0, abs=1e-12)
+    with pytest.warns(DeprecationWarning, match="use ibfast.reference.fixed_width"):
+        assert reference.bin_width(P[:100], width=0.5) == reference.fixed_width(P[:100], width=0.5)
     top = 3.0
     a = reference.adaptive_kde(P * top, scale=1e-2)
     k = reference.kde(P * top, noise_variance=1e-2 * top)

@@ -21,6 +21,7 @@ Conventions shared with ibfast:
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -30,7 +31,6 @@ __all__ = [
     "adaptive_range_edges",
     "bin_by_edges",
     "bin_by_width",
-    "bin_width",
     "binning_mi",
     "conditional_entropy_of_rows",
     "ebab",
@@ -38,6 +38,7 @@ __all__ = [
     "entropy_of_rows",
     "fixed_range",
     "fixed_range_edges",
+    "fixed_width",
     "kde",
     "kde_log_sum_exp",
     "kde_mi",
@@ -285,9 +286,16 @@ def fixed_range(T, labels=None, input_ids=None, n_bins: int = 30, lo: float = -1
     return binning_mi(codes, labels, input_ids, units)
 
 
-def bin_width(T, labels=None, input_ids=None, width: float = 0.07, units: str = "bits") -> dict:
-    """Fixed bin width (Saxe et al.)."""
+def fixed_width(T, labels=None, input_ids=None, width: float = 0.07, units: str = "bits") -> dict:
+    """Fixed bin width (Saxe et al.): ibfast.FixedWidth."""
     return binning_mi(bin_by_width(T, width), labels, input_ids, units)
+
+
+def bin_width(T, labels=None, input_ids=None, width: float = 0.07, units: str = "bits") -> dict:
+    """Deprecated: ``fixed_width`` (the estimator's former name; goes in the next release)."""
+    warnings.warn("ibfast.reference.bin_width is deprecated; use ibfast.reference.fixed_width",
+                  DeprecationWarning, stacklevel=2)
+    return fixed_width(T, labels, input_ids, width, units)
 
 
 def adaptive_range(T, labels=None, input_ids=None, n_bins: int = 30,
