@@ -1,5 +1,5 @@
 """Names that still work for one more release, each with a DeprecationWarning naming its
-replacement: the classes renamed in 0.2 and the plumbing ``ibfast`` no longer exports.
+replacement: the renamed classes and the plumbing ``ibfast`` no longer exports.
 
 A module lists the old names it answers for and hands them to ``deprecated_attribute`` from its
 ``__getattr__`` (PEP 562), so that the old name is the very object the new one is (``isinstance``
