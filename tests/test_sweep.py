@@ -243,3 +243,53 @@ def test_packs_depend_on_the_grid_only_and_give_each_task_its_own_numbers(tmp_pa
     kde = a["estimator"] == "kde_upper"  # continuous: float rounding of the batched matmuls only
     np.testing.assert_allclose(a.loc[kde, "i_xt"], b.loc[kde, "i_xt"], rtol=1e-4)
     np.testing.assert_allclose(a["train_loss"], b["train_loss"], rtol=1e-5)
+
+
+def test_a_pack_killed_mid_training_continues_from_its_checkpoint_with_identical_rows(tmp_path, monkeypatch):
+    """Kill the sweep at a random moment after its pack's first checkpoint; the same command
+    continues from the checkpoint (not from epoch 0) and gives the rows of a run never killed.
+    The ibfast protocol reshuffles per seed, so the batch order's generator state is restored too."""
+    from ibfast.experiment.checkpoint import Checkpoint
+
+    out = tmp_path / "killed"
+    flags = ["--activation", "tanh", "relu", "--seeds", "2", "--epochs", "600", "--hidden", "8", "5",
+             "--estimators", "ebab", "kde_upper", "--record-points", "40", "--protocol", "ibfast",
+             "--workers", "0", "--no-progress", "--no-plots"]
+    cmd = [sys.executable, "-m", "ibfast.cli", "sweep", *flags, "--checkpoint-minutes", "0.003",
+           "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    checkpoints = out / "checkpoints"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (checkpoints.is_dir() and any(checkpoints.glob("*.pt"))):
+        if proc.poll() is not None:
+            pytest.fail(f"the sweep ended before its first checkpoint: {proc.stderr.read().decode()[-2000:]}")
+        time.sleep(0.02)
+    time.sleep(float(np.random.default_rng().uniform(0.0, 1.0)))  # a random moment after it
+    proc.kill()
+    proc.wait()
+    assert not list((out / "runs").glob("*.parquet")), "the pack should not have finished"
+    loaded = []
+    real_load = Checkpoint.load
+
+    def spy(self):
+        state = real_load(self)
+        loaded.append(None if state is None else state["epoch"])
+        return state
+
+    monkeypatch.setattr(Checkpoint, "load", spy)
+    assert main(["sweep", *flags, "--checkpoint-minutes", "0.003", "--out", str(out)]) == 0
+    assert loaded and loaded[0] is not None and 0 < loaded[0] < 600  # continued, not restarted
+    assert not list(checkpoints.glob("*.pt"))  # gone once the pack's files are written
+    resumed = pd.read_parquet(out / "results.parquet")
+    assert main(["sweep", *flags, "--checkpoint-minutes", "0", "--out", str(tmp_path / "clean")]) == 0
+    clean = pd.read_parquet(tmp_path / "clean" / "results.parquet")
+    pd.testing.assert_frame_equal(_sorted(resumed), _sorted(clean))
+
+
+def test_packs_are_cut_so_that_every_worker_has_one():
+    from ibfast.sweep.runner import make_packs
+
+    tasks = _grid().tasks()  # 4 points x 2 blocks of 2 seeds: 16 seeds in one group
+    assert [len(p) for p in make_packs(tasks, 80, workers=2)] == [4, 4]
+    assert [len(p) for p in make_packs(tasks, 80, workers=8)] == [1] * 8
+    assert [len(p) for p in make_packs(tasks, 4, workers=2)] == [2, 2, 2, 2]  # pack_seeds still bounds

@@ -108,7 +108,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     try:
         result = run_sweep(grid, args.out, workers=workers, scheduler=scheduler, extend=args.extend,
                            progress=not args.no_progress, plots=not args.no_plots,
-                           pack_seeds=args.pack_seeds)
+                           pack_seeds=args.pack_seeds, checkpoint_s=60.0 * args.checkpoint_minutes)
     except (ValueError, OSError, ImportError) as err:  # a data file, another grid or run in the folder
         print(f"{prog}: {err}", file=sys.stderr)
         return 2
@@ -181,7 +181,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     workers, scheduler, _ = _where(args)
     try:
         claims = reproduce(grid, args.out, progress=not args.no_progress, workers=workers,
-                           scheduler=scheduler, pack_seeds=args.pack_seeds)
+                           scheduler=scheduler, pack_seeds=args.pack_seeds,
+                           checkpoint_s=60.0 * args.checkpoint_minutes)
     except (ValueError, OSError, ImportError) as err:  # a data file, another run in the folder
         print(f"ibfast reproduce: {err}", file=sys.stderr)
         return 2
@@ -254,6 +255,9 @@ def _grid_options() -> argparse.ArgumentParser:
     r.add_argument("--pack-seeds", type=int, default=80,
                    help="tasks differing only in activation/L2/seeds train as one model of up to N seeds "
                         "(default 80; 0: every task alone)")
+    r.add_argument("--checkpoint-minutes", type=float, default=5.0,
+                   help="a running pack saves its state this often, and the same command continues it "
+                        "after a kill (default 5; 0: never; not on Dask)")
     r.add_argument("--extend", action="store_true", help="add this grid's tasks to a folder holding another")
     r.add_argument("--no-plots", action="store_true")
     r.add_argument("--no-progress", action="store_true")

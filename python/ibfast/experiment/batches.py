@@ -33,6 +33,16 @@ class BatchOrder:
         else:
             self._gens = []
 
+    def state(self) -> list[torch.Tensor]:
+        """The generators' states (for a checkpoint)."""
+        return [g.get_state() for g in self._gens]
+
+    def set_state(self, states: list[torch.Tensor]) -> None:
+        if len(states) != len(self._gens):
+            raise ValueError(f"a batch-order state of {len(states)} generators for {len(self._gens)}")
+        for g, s in zip(self._gens, states, strict=True):
+            g.set_state(s)
+
     def next_epoch(self) -> torch.Tensor:
         if self.kind == "fixed":
             return torch.arange(self.n_train).expand(self.n_seeds, -1)

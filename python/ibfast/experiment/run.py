@@ -19,10 +19,11 @@ import torch
 
 from .._backend import require_cuda
 from ..data import Dataset, split_indices
-from ..estimators import Estimator, many_together
+from ..estimators import Estimator, estimate_together
 from ..models import SeedBatchedMLP
 from ..models.optim import FlatAdam
 from .batches import BatchOrder
+from .checkpoint import Checkpoint
 from .config import ExperimentConfig
 from .from_config import build_estimators, load_dataset, repeated_input_ids, run_columns
 from .graphed import GraphedEpoch
@@ -110,6 +111,7 @@ class Experiment:
         )
         self.timings = RunTimings()
         self.model: SeedBatchedMLP | None = None  # the trained model, after run()
+        self.resumed_from = 0  # the epoch the last run continued from (a checkpoint's), else 0
 
     @property
     def seeds(self) -> list[int]:
@@ -131,13 +133,17 @@ class Experiment:
             return strengths[0]
         return torch.tensor(strengths, dtype=torch.float32, device=device)
 
-    def run(self, progress: ProgressFn | None = None) -> Any:
-        """Train and estimate; returns a pandas DataFrame, one row per seed, epoch, layer, estimator."""
-        return self._run(progress).drop(columns="_member")
+    def run(self, progress: ProgressFn | None = None, *, checkpoint: Checkpoint | None = None) -> Any:
+        """Train and estimate; returns a pandas DataFrame, one row per seed, epoch, layer, estimator.
+        With ``checkpoint``, the run continues from its saved state if there is one, and saves its
+        state as it goes (``ibfast.experiment.checkpoint``); the rows are those of a run never
+        interrupted. ``resumed_from`` then says the epoch it continued from (0: from the start)."""
+        return self._run(progress, checkpoint).drop(columns="_member")
 
-    def run_members(self, progress: ProgressFn | None = None) -> list[Any]:
+    def run_members(self, progress: ProgressFn | None = None, *,
+                    checkpoint: Checkpoint | None = None) -> list[Any]:
         """``run`` split per configuration: one table per member, in order."""
-        df = self._run(progress)
+        df = self._run(progress, checkpoint)
         return [df[df["_member"] == i].drop(columns="_member").reset_index(drop=True)
                 for i in range(len(self.members))]
 
@@ -159,20 +165,21 @@ class Experiment:
             torch.cuda.synchronize(device)
         return pd.DataFrame(rows).drop(columns="_member")
 
-    def _run(self, progress: ProgressFn | None) -> Any:
+    def _run(self, progress: ProgressFn | None, checkpoint: Checkpoint | None) -> Any:
         import pandas as pd
 
         threads_before = torch.get_num_threads()
         if self.config.torch_threads > 0:
             torch.set_num_threads(self.config.torch_threads)
         try:
-            rows = self._train_and_record(progress)
+            rows = self._train_and_record(progress, checkpoint)
         finally:
             torch.set_num_threads(threads_before)
         return pd.DataFrame(rows)
 
     # -- training ------------------------------------------------------------------------------
-    def _train_and_record(self, progress: ProgressFn | None) -> list[dict[str, Any]]:
+    def _train_and_record(self, progress: ProgressFn | None,
+                          checkpoint: Checkpoint | None) -> list[dict[str, Any]]:
         c = self.config
         device = torch.device(c.device)
         model = self.model = self.make_model()
@@ -186,12 +193,20 @@ class Experiment:
         on_gpu = device.type == "cuda"
         record = set(self.record.tolist())
         before = self.protocol.record_timing == "before"
+        rows: list[dict[str, Any]] = []
+        start = 0
+        saved = checkpoint.load() if checkpoint is not None else None
+        if saved is not None:  # the parameters and moments in place, the batch order, the rows
+            flat, m, v, grad, t = saved["optimiser"]
+            optimiser.restore((flat.to(device), m.to(device), v.to(device), grad.to(device), int(t)))
+            batches.set_state(saved["batches"])
+            start, rows = int(saved["epoch"]), list(saved["rows"])
+        self.resumed_from = start
 
         graphed = self._graphed_epoch(model, optimiser, x_train, y_train, l2) if on_gpu else None
         pending: list[Future[list[dict[str, Any]]]] = []
-        rows: list[dict[str, Any]] = []
         with ThreadPoolExecutor(max_workers=1) as pool:
-            for epoch in range(c.epochs):
+            for epoch in range(start, c.epochs):
                 if before and epoch in record:  # the network as it enters epoch e (0: untrained)
                     self._record_epoch(epoch, model, x_all, y_all, pool, pending, rows, on_gpu)
                 t0 = time.perf_counter()
@@ -204,6 +219,12 @@ class Experiment:
                 self.timings.train_s += time.perf_counter() - t0
                 if not before and epoch in record:  # the network after epoch e's updates
                     self._record_epoch(epoch, model, x_all, y_all, pool, pending, rows, on_gpu)
+                if checkpoint is not None and epoch + 1 < c.epochs and checkpoint.due(epoch + 1):
+                    for fut in pending:  # the rows of every epoch so far belong in the checkpoint
+                        rows.extend(fut.result())
+                    pending.clear()
+                    checkpoint.save({"epoch": epoch + 1, "optimiser": optimiser.snapshot(),
+                                     "batches": batches.state(), "rows": rows})
                 if progress is not None:
                     progress(epoch + 1, c.epochs)
             t2 = time.perf_counter()
@@ -278,7 +299,8 @@ class Experiment:
         # every estimator over every seed and layer in one call: shared intake and labels, KDE
         # bounds and noise rules in one batched kernel call, one batched launch on a GPU
         names = list(self.estimators)
-        together = many_together(list(self.estimators.values()), matrices, labels, input_ids=self.input_ids)
+        together = estimate_together(list(self.estimators.values()), matrices, labels,
+                                     input_ids=self.input_ids)
         for name, results in zip(names, together, strict=True):
             params = self.estimators[name].param_string()
             for (s, k), r in zip(seeds_layers, results, strict=True):

@@ -23,6 +23,7 @@ def reproduce(
     scheduler: str | None = None,
     say: Callable[[str], None] = lambda s: print(s, file=sys.stderr),
     pack_seeds: int = 80,
+    checkpoint_s: float = 300.0,
 ) -> dict[str, Any]:
     """Train and estimate every task of ``spec`` (a preset, or any grid) into ``out`` (a results
     folder: a killed run resumes where it stopped), then write the report there. Returns the
@@ -35,7 +36,7 @@ def reproduce(
     say(f"ibfast reproduce: {projection.describe()}")
     t0 = time.perf_counter()
     result = run_sweep(grid, out, workers=workers, scheduler=scheduler, progress=progress, outputs=False,
-                       pack_seeds=pack_seeds)
+                       pack_seeds=pack_seeds, checkpoint_s=checkpoint_s)
     wall = time.perf_counter() - t0
     if result.failed or result.table is None:
         raise RuntimeError(

@@ -7,6 +7,7 @@ writes them into its own folder: workers need no shared file system, only ibfast
 
 from __future__ import annotations
 
+import hashlib
 import os
 import queue
 import threading
@@ -14,11 +15,15 @@ import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from .tasks import Task
+
+if TYPE_CHECKING:
+    from ..experiment.checkpoint import Checkpoint
 
 # A task reports its finished epochs about this many times (a message per epoch would swamp the
 # channel for 8000-epoch tasks).
@@ -35,11 +40,32 @@ class Outcome:
     error: str | None
 
 
-def run_pack(tasks: list[Task], sink: Any = None,
-             kernel_threads: int | None = None) -> list[tuple[Any, str | None]]:
+@dataclass(frozen=True)
+class Checkpoints:
+    """Where packs save their checkpoints (OUT/checkpoints/<pack id>.pt) and how often."""
+
+    folder: str
+    every_s: float
+
+    def of(self, tasks: list[Task]) -> Checkpoint:
+        from ..experiment.checkpoint import Checkpoint
+
+        key = pack_id(tasks)
+        return Checkpoint(Path(self.folder) / f"{key}.pt", key, every_s=self.every_s)
+
+
+def pack_id(tasks: list[Task]) -> str:
+    """16 hex digits naming a pack by its tasks (a checkpoint belongs to exactly that pack)."""
+    return hashlib.sha256(",".join(t.task_id for t in tasks).encode()).hexdigest()[:16]
+
+
+def run_pack(tasks: list[Task], sink: Any = None, kernel_threads: int | None = None,
+             checkpoints: Checkpoints | None = None) -> list[tuple[Any, str | None]]:
     """Train and estimate tasks that pack (they differ only in activation, L2 and seeds) as one
     stacked model; per task (rows, None), or (None, traceback) for all of them if it raised.
-    Runs anywhere: ``sink`` is a queue (local workers), "dask" (the worker's events) or None."""
+    Runs anywhere: ``sink`` is a queue (local workers), "dask" (the worker's events) or None.
+    With ``checkpoints``, the pack continues from its checkpoint if one exists and saves one as
+    it trains (the caller removes it once the pack's files are written)."""
     try:
         from .. import set_num_threads
         from ..experiment import Experiment
@@ -50,7 +76,8 @@ def run_pack(tasks: list[Task], sink: Any = None,
         load_plugins(sorted({p for t in tasks for p in t.plugins}))
         configs = [t.config for t in tasks]
         report = _reporter(tasks, sink, configs[0].epochs)
-        tables = Experiment(configs).run_members(report)
+        checkpoint = checkpoints.of(tasks) if checkpoints is not None else None
+        tables = Experiment(configs).run_members(report, checkpoint=checkpoint)
         return [(table, None) for table in tables]
     except Exception:
         error = traceback.format_exc()
@@ -83,10 +110,11 @@ def _reporter(tasks: list[Task], sink: Any, epochs: int) -> Callable[[int, int],
 
 
 # ---- executors ------------------------------------------------------------------------------------
-def in_process(packs: list[list[Task]], progress: ProgressSink | None) -> Iterator[Outcome]:
+def in_process(packs: list[list[Task]], progress: ProgressSink | None,
+               checkpoints: Checkpoints | None = None) -> Iterator[Outcome]:
     for pack in packs:
         sink = _CallbackSink(progress) if progress else None
-        for task, (rows, error) in zip(pack, run_pack(pack, sink), strict=True):
+        for task, (rows, error) in zip(pack, run_pack(pack, sink, None, checkpoints), strict=True):
             yield Outcome(task, rows, error)
 
 
@@ -104,8 +132,8 @@ def _init_worker(torch_threads: int) -> None:
     torch.set_num_threads(torch_threads)
 
 
-def local_processes(packs: list[list[Task]], workers: int,
-                    progress: ProgressSink | None) -> Iterator[Outcome]:
+def local_processes(packs: list[list[Task]], workers: int, progress: ProgressSink | None,
+                    checkpoints: Checkpoints | None = None) -> Iterator[Outcome]:
     """``workers`` processes (spawned: no forked torch or OpenMP state), each with the kernels on
     cores // workers threads and torch on one, so that together they do not oversubscribe."""
     import multiprocessing
@@ -121,7 +149,7 @@ def local_processes(packs: list[list[Task]], workers: int,
         if drain:
             drain.start()
         futures: dict[Future[list[tuple[Any, str | None]]], list[Task]] = {
-            pool.submit(run_pack, pack, sink, kernel_threads): pack for pack in packs}
+            pool.submit(run_pack, pack, sink, kernel_threads, checkpoints): pack for pack in packs}
         completed = False
         try:
             for fut in as_completed(futures):

@@ -18,7 +18,7 @@ import pandas as pd
 from ..experiment.config import ExperimentConfig
 from ..experiment.run import Experiment, pack_key
 from ..outputs import FolderOutputs
-from .execute import dask_cluster, in_process, local_processes
+from .execute import Checkpoints, dask_cluster, in_process, local_processes, pack_id
 from .store import SweepFolder
 from .tasks import ConfigList, Grid, Task
 
@@ -83,20 +83,26 @@ def run_sweep(
     outputs: bool = True,
     on_task: Callable[[str, Task], None] | None = None,
     pack_seeds: int = 80,
+    checkpoint_s: float = 300.0,
 ) -> SweepResult:
     """Run every task of ``grid`` not yet done in ``out``: in this process (``workers=0``), in
     ``workers`` local processes, or on the Dask scheduler at ``scheduler``. A task that raises is
     recorded in OUT/failed/ and the run goes on; the next start retries it. ``on_task(status,
     task)`` hears "skipped", "finished" and "failed". Tasks that differ only in activation, L2
     and seeds are packed into one stacked model of up to ``pack_seeds`` seeds (0: no packing);
-    each still gets its own file, with its own run's numbers. Then, with ``outputs``, the
-    folder's tables (and with ``plots`` its figures) are rebuilt from every finished task."""
+    each still gets its own file, with its own run's numbers. With several workers, packs are
+    cut smaller where that keeps every worker busy. In this process and on local workers a pack
+    saves a checkpoint every ``checkpoint_s`` seconds (0: never) into OUT/checkpoints/, and a run
+    started again continues it with the same numbers. Then, with ``outputs``, the folder's tables
+    (and with ``plots`` its figures) are rebuilt from every finished task."""
     folder = SweepFolder(out)
     grid_tasks = grid.tasks()
     preflight(grid_tasks)
     with folder.lock():
         tasks = folder.claim(grid, grid_tasks, extend=extend)
-        result = _run(folder, tasks, workers, scheduler, progress, on_task, pack_seeds)
+        checkpoints = (Checkpoints(str(folder.checkpoints), float(checkpoint_s))
+                       if checkpoint_s > 0 and not scheduler else None)
+        result = _run(folder, tasks, workers, scheduler, progress, on_task, pack_seeds, checkpoints)
         if len(result.failed) < len(tasks):
             if outputs:
                 result.outputs = folder.rebuild(tasks, figures=plots)
@@ -133,12 +139,14 @@ def _table_or_raise(result: SweepResult) -> pd.DataFrame:
     return result.table
 
 
-def make_packs(tasks: list[Task], pack_seeds: int) -> list[list[Task]]:
+def make_packs(tasks: list[Task], pack_seeds: int, workers: int = 1) -> list[list[Task]]:
     """Tasks that differ only in activation, L2 and seeds train together as one stacked model:
     grouped by everything else, then consecutive tasks (grid neighbours, which share activations)
-    up to ``pack_seeds`` seeds a pack; 0 runs every task alone. The packs depend on the grid and
-    ``pack_seeds`` only, never on the executor or on what is already done, so a task's numbers
-    are the same whoever runs it and however often the run was restarted."""
+    up to ``pack_seeds`` seeds a pack; 0 runs every task alone. With ``workers`` > 1 a pack holds
+    at most its group's share of seeds per worker (but one task at least), so that every worker
+    has a pack. The packs depend on the grid, ``pack_seeds`` and ``workers`` only, never on what
+    is already done, so the same command gives a task the same numbers however often it is
+    restarted (another worker count may pack it otherwise: the same numbers to float rounding)."""
     if pack_seeds <= 0:
         return [[t] for t in tasks]
     groups: dict[Any, list[Task]] = {}
@@ -146,9 +154,12 @@ def make_packs(tasks: list[Task], pack_seeds: int) -> list[list[Task]]:
         groups.setdefault(pack_key(t.config), []).append(t)
     packs: list[list[Task]] = []
     for group in groups.values():
+        limit = pack_seeds
+        if workers > 1:
+            limit = min(limit, -(-sum(len(t.config.seeds) for t in group) // workers))
         pack: list[Task] = []
         for t in group:
-            if pack and sum(len(u.config.seeds) for u in pack) + len(t.config.seeds) > pack_seeds:
+            if pack and sum(len(u.config.seeds) for u in pack) + len(t.config.seeds) > limit:
                 packs.append(pack)
                 pack = []
             pack.append(t)
@@ -170,7 +181,8 @@ def preflight(tasks: list[Task]) -> None:
 
 
 def _run(folder: SweepFolder, tasks: list[Task], workers: int, scheduler: str | None, progress: bool,
-         on_task: Callable[[str, Task], None] | None, pack_seeds: int) -> SweepResult:
+         on_task: Callable[[str, Task], None] | None, pack_seeds: int,
+         checkpoints: Checkpoints | None) -> SweepResult:
     result = SweepResult(folder.out, len(tasks))
     done = set()
     for t in tasks:
@@ -180,15 +192,19 @@ def _run(folder: SweepFolder, tasks: list[Task], workers: int, scheduler: str | 
             on_task and on_task("skipped", t)
     # a pack runs whole while any of its tasks is not done (its finished tasks' rows come out the
     # same and are not written again)
-    packs = [p for p in make_packs(tasks, pack_seeds) if any(t.task_id not in done for t in p)]
+    packs = [p for p in make_packs(tasks, pack_seeds, 1 if scheduler else workers)
+             if any(t.task_id not in done for t in p)]
+    # a pack's checkpoint goes once every task of it is written
+    unwritten = {pack_id(p): {t.task_id for t in p} - done for p in packs}
+    pack_of = {t.task_id: pack_id(p) for p in packs for t in p}
     bar = _Progress(tasks, done, progress)
     sink = bar.epochs_done if progress else None
     if scheduler:
         outcomes = dask_cluster(packs, scheduler, sink)
     elif workers > 0:
-        outcomes = local_processes(packs, workers, sink)
+        outcomes = local_processes(packs, workers, sink, checkpoints)
     else:
-        outcomes = in_process(packs, sink)
+        outcomes = in_process(packs, sink, checkpoints)
     try:
         for o in outcomes:
             if o.task.task_id in done:
@@ -196,6 +212,10 @@ def _run(folder: SweepFolder, tasks: list[Task], workers: int, scheduler: str | 
             if o.rows is not None:
                 folder.save(o.task, o.rows)
                 result.finished.append(o.task.task_id)
+                left = unwritten[pack_of[o.task.task_id]]
+                left.discard(o.task.task_id)
+                if not left:
+                    folder.checkpoint_file(pack_of[o.task.task_id]).unlink(missing_ok=True)
                 on_task and on_task("finished", o.task)
             else:
                 folder.record_failure(o.task, o.error or "unknown error")

@@ -4,6 +4,7 @@ survives any kill.
     OUT/manifest.json        the grid and its task ids (written atomically when a sweep starts)
     OUT/runs/<task id>.parquet   one finished task's rows, written atomically (complete or absent)
     OUT/failed/<task id>.json    a task that raised: its configuration and traceback
+    OUT/checkpoints/<pack id>.pt a pack's training state while it runs (removed when its tasks are written)
     OUT/results.parquet, summary.csv, compression.csv, figures/   rebuilt from runs/ (ibfast.outputs)
 
 A task counts as done when its run file exists and reads back as a table whose stored
@@ -35,9 +36,13 @@ class SweepFolder:
         self.out = Path(out)
         self.runs = self.out / "runs"
         self.failed = self.out / "failed"
+        self.checkpoints = self.out / "checkpoints"
 
     def run_file(self, task: Task) -> Path:
         return self.runs / f"{task.task_id}.parquet"
+
+    def checkpoint_file(self, pack_id: str) -> Path:
+        return self.checkpoints / f"{pack_id}.pt"
 
     def failure_file(self, task: Task) -> Path:
         return self.failure_file_of(task.task_id)
@@ -56,7 +61,8 @@ class SweepFolder:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise ValueError(f"another sweep is running in {self.out}") from None
-            for stale in [*self.runs.glob(".*.tmp"), *self.out.glob(".*.tmp")]:
+            for stale in [*self.out.glob(".*.tmp"), *self.runs.glob(".*.tmp"),
+                          *self.checkpoints.glob(".*.tmp")]:
                 stale.unlink(missing_ok=True)
             try:
                 yield
