@@ -46,6 +46,9 @@ SATURATION_MARGIN_BITS = 0.05
 #: The columns ``results`` keeps in its row index (not as columns): see ``InfoPlaneRecorder.results``.
 DESCRIPTORS = ("layer_name", "reduce", "d_raw", "d_used", "saturated")
 _METRICS = ("train_loss", "train_acc", "test_loss", "test_acc")
+# the columns every row has after the setting columns (the experiment layer's, where they apply)
+_ROW_COLUMNS = ("n_samples", "seed", "epoch", "layer", "width", "is_output", "estimator", "estimator_params",
+                "i_xt", "i_ty", "h_t", *_METRICS)
 _STATE_FORMAT = 1
 _MAX_PENDING = 4  # recorded epochs waiting for the estimation thread before the caller waits
 
@@ -222,8 +225,7 @@ class InfoPlaneRecorder:
     def _settings(self, settings: Mapping[str, Any] | None) -> dict[str, Any]:
         base: dict[str, Any] = {"data": "probe", "model": type(self.model).__name__,
                                 "activation": _main_activation(self.model), "l2": 0.0}
-        reserved = {"seed", "epoch", "layer", "width", "is_output", "estimator", "estimator_params",
-                    "i_xt", "i_ty", "h_t", *_METRICS, *DESCRIPTORS}
+        reserved = {*_ROW_COLUMNS, *DESCRIPTORS}
         for key, value in (settings or {}).items():
             if key in reserved:
                 raise ValueError(f"settings may not set {key!r}: the recorder fills that column")
@@ -339,7 +341,7 @@ class InfoPlaneRecorder:
                 reduction = self.reductions[k]
                 assert reduction is not None
                 rows.append({
-                    **self.settings, "seed": self.seed, "epoch": epoch, "layer": k + 1,
+                    **self.settings, "n_samples": n, "seed": self.seed, "epoch": epoch, "layer": k + 1,
                     "width": int(outputs[k].shape[1]), "is_output": p.is_output[k],
                     "estimator": name, "estimator_params": params,
                     "i_xt": float(r.i_xt), "i_ty": math.nan if r.i_ty is None else float(r.i_ty),
@@ -373,8 +375,7 @@ class InfoPlaneRecorder:
 
         self.flush()
         if not self._rows:
-            columns = [*self.settings, "seed", "epoch", "layer", "width", "is_output", "estimator",
-                       "estimator_params", "i_xt", "i_ty", "h_t", *_METRICS, *DESCRIPTORS]
+            columns = [*self.settings, *_ROW_COLUMNS, *DESCRIPTORS]
             return pd.DataFrame(columns=columns).set_index(list(DESCRIPTORS))
         return pd.DataFrame(self._rows).set_index(list(DESCRIPTORS))
 
