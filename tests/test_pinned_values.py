@@ -1,5 +1,6 @@
-"""Pinned values: estimates on fixed inputs and a short experiment, recorded (as exact hex floats)
-before the estimator-contract refactor. A change in arithmetic that moves one of these is a
+"""Pinned values: estimates on fixed inputs and a short experiment's estimates, recorded (as exact
+hex floats) before the estimator-contract refactor, and that experiment's trained weights and
+losses, recorded later on the same platform. A change in arithmetic that moves one of these is a
 deliberate decision, made by regenerating them. What each pin promises, and on which machines, is
 set out in docs/reproducibility.md; in short:
 
@@ -7,7 +8,7 @@ set out in docs/reproducibility.md; in short:
   (integer codes and counts, float64 sums in a fixed order): everywhere, given the same ``log``
   of the counts. KDE estimators (float32 terms summed in an order fixed by csrc/cpu/kde.cpp,
   whatever the vector width or thread count): on every x86 build that fuses multiply-adds, i.e.
-  compiled by GCC for AVX2 or AVX-512 (``IBFAST_NATIVE=ON`` on any CPU since 2013). A build
+  compiled by GCC for AVX2 or AVX-512 (``IBFAST_NATIVE=ON`` on any CPU with AVX2). A build
   without FMA (``IBFAST_NATIVE=OFF``: SSE2) rounds the distances and the exp polynomial
   differently: there the KDE pins hold to a stated tolerance instead.
 - A trained network is not portable bit for bit: torch's CPU kernels (ATen's vectorised loops,
@@ -182,6 +183,16 @@ def test_estimates_match_the_pinned_values(name):
             assert np.allclose(values, expected, rtol=0.0, atol=atol), (why_not, values, expected)
 
 
+def test_the_kde_tolerance_rejects_a_changed_noise_variance():
+    # s2 one part in 1e7 larger (about one float32 ulp of alpha) moves the estimates by ~5e-7
+    # bits: 50x KDE_ATOL_BITS, so the tolerance for builds without FMA still sees such a change.
+    layers, labels, _, _, _ = _inputs()
+    est = ibfast.KDE(noise_variance=1e-3 * (1 + 1e-7))
+    got = [est(layers[k], labels) for k in (3, 4, 5)]
+    assert not all(np.allclose((r.i_xt, r.i_ty, r.h_t), expected, rtol=0.0, atol=KDE_ATOL_BITS)
+                   for r, expected in zip(got, ESTIMATES["kde_upper"][:3], strict=True))
+
+
 # ---- A short experiment ---------------------------------------------------------------------------
 
 EXPERIMENT = [  # (estimator, seed, layer, i_xt, i_ty, test_acc) at epoch 29
@@ -255,7 +266,7 @@ RECORDED_PLATFORM = {
 # (ONEDNN_MAX_CPU_ISA=AVX2), with 1 and 2 torch and ibfast threads, numpy's AVX-512 loops off and
 # glibc's FMA variants off. The largest differences from the pins were
 #     weights 5.96e-7 absolute, train_loss 9.9e-8, KDE I(X;T) 1.4e-7 and I(T;Y) 3.4e-7 relative
-# (ATEN_CPU_CAPABILITY=default, no vectorisation at all). Each tolerance is 50x that spread:
+# (ATEN_CPU_CAPABILITY=default: ATen's unvectorised kernels). Each tolerance is 50x that spread:
 TOLERANCES = {
     "weights_abs": 3e-5,
     "train_loss_rel": 5e-6,
@@ -268,10 +279,11 @@ TOLERANCES = {
 # shuffled order or another split, by 1e-3 to 5e-2. Not detectable by any tolerance that admits
 # other CPUs: a one-ulp change of the float32 learning rate (weights 1.2e-7: the size of a kernel's
 # rounding, which it is) or lr * (1 + 1e-6) (3.6e-7). The exact pins catch those on the recorded
-# platform. A one-ulp change of lr as a float64 changes nothing at all: Adam's step hands lr to
-# torch as a float32 scalar, so the run is bit-identical. EBAB and the accuracies are compared
-# only bit for bit: they are step functions of the weights, and the rounding spread above moved
-# one sample across a bin edge (EBAB I(X;T) 8e-5 relative here, 9e-3 on other layers).
+# platform. A one-ulp change of lr as a float64 changed nothing at all: Adam's step passes
+# -lr / bias1 to torch, which rounds it to float32 for the float32 parameters. EBAB and the
+# accuracies are compared only bit for bit: they are step functions of the weights, and the
+# rounding spread above moved samples across bin edges (EBAB I(X;T) 8e-5 relative here, 9e-3 on
+# other layers).
 SHORT_CONFIG = dict(activation="relu", seeds=(0, 1), epochs=30, record_epochs=(0, 9, 29),
                     estimators=("ebab", "adaptive_kde_upper"), hidden=(10, 7, 5, 4, 3), protocol="ibfast")
 BATCH_SIZE = 256  # ExperimentConfig's default, which SHORT_CONFIG keeps
@@ -402,8 +414,9 @@ def test_other_torch_cpu_kernels_stay_within_the_tolerance():
     code = ("import json, sys; sys.path.insert(0, sys.argv[1]); import test_pinned_values as t; "
             "r = t._short_run(); print(json.dumps([r.rows, r.losses, r.weights.tolist()]))")
     env = {**os.environ, "ATEN_CPU_CAPABILITY": "default"}
-    out = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent)], env=env,
-                         capture_output=True, text=True, check=True).stdout
-    rows, losses, weights = json.loads(out.splitlines()[-1])
+    proc = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent)], env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    rows, losses, weights = json.loads(proc.stdout.splitlines()[-1])
     run = ShortRun([tuple(r) for r in rows], losses, np.array(weights, dtype=np.float32))
     assert _out_of_tolerance(run) == []
