@@ -82,90 +82,115 @@ def _analyse(folder: FolderOutputs, about: list[str]) -> ReportData:
 
 
 # ---- sections, in the report's order -------------------------------------------------------------
+WORDS = (
+    "Each claim has one pre-declared primary test (docs/analysis.md). 'supported': it rejects in the "
+    "claimed direction at alpha; 'not shown': it does not (p and the smallest effect it could have "
+    "detected are given; this is not evidence that the claim is false); 'contradicted': significant "
+    "in the opposite direction; 'undecided': too few runs for the test to reach alpha at all; "
+    "'unmeasurable': the estimates are saturated (at their ceiling). Baseline estimators (not "
+    "adaptive) are labelled: their verdicts are the comparison, not the paper's claim."
+)
+CELL_COLUMNS = ["part", "role", "estimator_label", "activation", "l2", "layer", "n", "effect", "ci_low",
+                "ci_high", "p_value", "p_adjusted", "verdict", "cells", "note"]
+
+
 def _what_ran(d: ReportData) -> Section:
-    return Section("What ran", d.about)
+    info = d.claims.get("estimator_info", {})
+    estimators = [f"{label}: {json.dumps(i['params'])}" + (" (baseline)" if i["baseline"] else "")
+                  for label, i in info.items()]
+    return Section("What ran", [*d.about, "Data source: " + ", ".join(d.claims.get("data_source", [])) + ".",
+                                "Estimators and their parameters: " + "; ".join(estimators) + "."])
+
+
+def _keys(d: ReportData) -> Section:
+    keys = d.claims.get("keys", {})
+    return Section("Pre-declared keys", ["Fixed before the data were seen; claims.json holds them too."],
+                   [("keys", pd.DataFrame({"key": list(keys), "value": [str(v) for v in keys.values()]}))])
 
 
 def _at_a_glance(d: ReportData) -> Section:
-    return Section(
-        "The claims at a glance",
-        [f"alpha = {d.claims['alpha']}, {d.claims['n_runs']} runs (configuration x seed). A verdict is "
-         "'holds' when the test rejects in the claimed direction (Holm-corrected), 'does not "
-         "hold' when a test that could reject did not, 'inconclusive' when too few runs let no "
-         "test reach alpha. Every test is in claims_tests.csv."],
-        [("verdicts", _verdict_table(d.claims))],
-    )
+    text = [f"alpha = {d.claims['alpha']}, {d.claims['n_runs']} runs (configuration x seed). " + WORDS]
+    agreement = d.claims.get("claim3_agreement", {})
+    if agreement:
+        text.append("Claim 3 across the adaptive estimators: " + (
+            "they agree" if agreement["agree"] else "they disagree") + " ("
+            + ", ".join(f"{k}: {v}" for k, v in agreement["verdicts"].items()) + ")"
+            + ("; " + "; ".join(agreement["notes"]) if agreement["notes"] else "") + ".")
+    return Section("The claims at a glance", text, [("verdicts", _verdict_table(d.claims))])
+
+
+def _saturation(d: ReportData) -> Section | None:
+    info = d.claims.get("estimator_info", {})
+    lines = [f"{label}: {i['saturated_runs']} saturated runs x layers ({', '.join(i['saturated_cells'])})"
+             for label, i in info.items() if i["saturated_runs"]]
+    if not lines:
+        return None
+    return Section("Saturated estimates (unmeasurable, left out of every test)",
+                   ["A run's layer is saturated when its late I(X;T) is within the saturation margin of the "
+                    "ceiling log2 N: the estimator cannot see compression there.", *lines])
+
+
+def _claim_section(d: ReportData, n: int, intro: str, kinds: tuple[str, ...]) -> Section:
+    t = d.tests[d.tests["claim"] == n] if len(d.tests) else d.tests
+    primary = [f"[{label}] {c[str(n)]['verdict']}: {c[str(n)]['sentence']}"
+               for label, c in d.claims["estimators"].items()]
+    tables = [(f"tests ({role})", _columns(t[t["role"] == role], CELL_COLUMNS + EXTRA.get(n, [])))
+              for role in ("primary", "secondary", "cell", "output layer", "saturating")
+              if len(t) and (t["role"] == role).any()]
+    return Section(f"Claim {n}: {CLAIMS[n]}", [intro, *primary], tables, d.pngs(*kinds))
+
+
+EXTRA = {2: ["iqr", "iqr_low", "iqr_high", "cv", "share_between", "mean_compression"]}
 
 
 def _claim1(d: ReportData) -> Section:
-    keep = ["activation", "l2", "estimator", "layer", "n", "mean", "sd", "ci_low", "ci_high",
-            "fraction_compressing"]
-    return Section(
-        f"Claim 1: {CLAIMS[1]}",
-        ["Compression C = peak - final I(X;T) per run (bits); a run compresses when C clears its "
-         "noise floor (the spread of I(X;T) over the last recorded epochs). Mean over seeds with a "
-         "bootstrap 95% interval:"],
-        [("compression across seeds", _columns(d.spread, keep))],
-        d.pngs("plane", "compression"),
-    )
+    return _claim_section(d, 1, (
+        "Per run, C = the peak of I(X;T) after the first epochs (running median) minus the mean of the "
+        "final window; a run compresses when C clears max(minimum effect, a multiple of the curve's "
+        "noise). Primary: (a) per non-saturating activation and hidden layer without L2, a one-sided "
+        "signed-rank test of C - floor over seeds, Holm over cells; (b) per hidden layer, Friedman "
+        "across activations blocked by seed, Kendall's W, Holm over layers. The output layer is "
+        "reported apart. Effect: mean C (bits) with a bootstrap 95% interval."), ("plane", "compression"))
 
 
 def _claim2(d: ReportData) -> Section:
-    keep = ["activation", "l2", "estimator", "layer", "n", "sd", "iqr", "fraction_compressing",
-            "statistic", "p_adjusted", "verdict"]
-    return Section(
-        f"Claim 2: {CLAIMS[2]}",
-        ["Spread of C across seeds against the within-run noise (variance ratio F):"],
-        [("seed spread", _columns(d.tests[d.tests["claim"] == 2], keep))],
-        d.pngs("epochs"),
-    )
+    return _claim_section(d, 2, (
+        "Primary: the between-seed sd of C (seed variance minus the within-run measurement variance), "
+        "pooled over the hidden-layer cells, with a bootstrap interval over seeds; 'large' is the "
+        "pre-declared key large_sd. Per cell: sd, IQR and coefficient of variation of C with bootstrap "
+        "intervals, and the share of C's variance that is between seeds."), ("epochs",))
 
 
 def _claim3(d: ReportData) -> Section:
-    c3 = d.tests[d.tests["claim"] == 3]
-    if not len(c3):
-        return Section(f"Claim 3: {CLAIMS[3]}",
-                       ["No runs with and without L2 on the same seeds: not tested."])
-    keep = ["part", "activation", "l2", "estimator", "layer", "n", "statistic", "effect_size",
-            "mean_difference", "p_adjusted", "verdict"]
-    return Section(
-        f"Claim 3: {CLAIMS[3]}",
-        ["Paired by seed (same initialisation with and without L2): one-sided Wilcoxon signed-rank "
-         "tests; effect size = matched-pairs rank-biserial correlation. overfit = final test loss "
-         "minus its minimum; gen_gap = train minus test accuracy."],
-        [("paired tests", _columns(c3, keep))],
-    )
+    return _claim_section(d, 3, (
+        "Paired by seed (the same seed, the same initial draws with and without L2). Primary: one "
+        "signed-rank test over all (activation, seed) pairs of the mean hidden-layer C difference "
+        "(L2 minus none), and one of overfitting (final test loss minus its minimum); per activation "
+        "with Holm; the generalisation gap secondary. Effects: mean differences with bootstrap "
+        "intervals."), ())
 
 
 def _claim4(d: ReportData) -> Section:
-    t = d.tests
-    c4 = t[(t["claim"] == 4) & (t["pool"] == "pooled") & (t["measure"] == "final_test_acc")] \
-        if "pool" in t.columns else t.iloc[:0]
-    return Section(
-        f"Claim 4: {CLAIMS[4]}",
-        ["Correlation across runs between C and final test accuracy, per layer (the last is the "
-         "softmax output), pooled over activations and L2; the test loss, the generalisation gap "
-         "and the within-activation correlations are in claims_tests.csv."],
-        [("correlations", _columns(c4, ["estimator", "layer", "test", "n", "statistic", "p_adjusted",
-                                        "verdict"]))],
-        d.pngs("accuracy"),
-    )
+    return _claim_section(d, 4, (
+        "Primary: the softmax output's compression against final test accuracy, Spearman within each "
+        "activation x L2 stratum combined by Fisher z weighted by n - 3 (so differences between "
+        "activations do not drive it), positive, and larger than every other layer's (bootstrap over "
+        "seeds, Holm over layers). The last hidden layer, test loss and gap are secondary."),
+        ("accuracy",))
 
 
-def _too_small(d: ReportData) -> Section | None:
-    undecided = [f"claim {n} ({e})" for e, cl in d.claims["estimators"].items()
-                 for n, c in cl.items() if c["verdict"] == "inconclusive"]
-    if not undecided:
+def _not_decided(d: ReportData) -> Section | None:
+    left = [f"claim {n} [{label}]: {c['verdict']}" for label, cl in d.claims["estimators"].items()
+            for n, c in cl.items() if c["verdict"] in ("undecided", "unmeasurable")]
+    if not left:
         return None
-    return Section(
-        "Where this run is too small to decide",
-        ["Inconclusive: " + ", ".join(undecided) + ". More seeds (the paper's scale is 50 per "
-         "configuration) give the tests the power to decide."],
-    )
+    return Section("What this run cannot decide", [
+        "; ".join(left) + ". 'undecided' needs more seeds (the paper's scale is 50 per configuration); "
+        "'unmeasurable' needs an estimator that is not saturated on those layers."])
 
 
 SECTIONS: tuple[Callable[[ReportData], Section | None], ...] = (
-    _what_ran, _at_a_glance, _claim1, _claim2, _claim3, _claim4, _too_small)
+    _what_ran, _at_a_glance, _saturation, _claim1, _claim2, _claim3, _claim4, _not_decided, _keys)
 
 
 # ---- helpers --------------------------------------------------------------------------------------
@@ -173,18 +198,13 @@ def _columns(df: pd.DataFrame, keep: list[str]) -> pd.DataFrame:
     return df[[c for c in keep if c in df.columns]]
 
 
-def _num(v: float | None) -> str:
-    return "n/a" if v is None else f"{v:.3g}"
-
-
 def _verdict_table(claims: dict[str, Any]) -> pd.DataFrame:
     rows = []
     for estimator, per_claim in claims["estimators"].items():
         for number, c in per_claim.items():
-            parts = "; ".join(f"{p['test']}: n={p['n']}, stat={_num(p['statistic'])}, "
-                              f"p={_num(p['p_value'])} ({p['verdict']})" for p in c["parts"])
-            rows.append({"claim": int(number), "estimator": estimator, "verdict": c["verdict"],
-                         "evidence": parts})
+            name = estimator + (" (baseline)" if c.get("baseline") else "")
+            rows.append({"claim": int(number), "estimator": name, "verdict": c["verdict"],
+                         "primary result": c.get("sentence", "")})
     return pd.DataFrame(rows).sort_values(["claim", "estimator"]).reset_index(drop=True)
 
 
