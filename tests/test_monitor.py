@@ -208,11 +208,18 @@ def test_capture_restores_modes_removes_hooks_and_copies_in_place_outputs(cnn: S
 
 def test_amp_outputs_and_compiled_models(cnn: SmallCNN, digits) -> None:
     x, y = digits
-    compiled = torch.compile(cnn, backend="eager")  # an OptimizedModule: hooked via _orig_mod
+    from torch._dynamo.testing import CompileCounter
+
+    counter = CompileCounter()  # a backend that counts the graphs it is handed, compiling nothing
+    compiled = torch.compile(cnn, backend=counter)  # an OptimizedModule: hooked via _orig_mod
+    compiled(x[:50]).sum().backward()
+    assert counter.frame_count == 1
     rec = InfoPlaneRecorder(compiled, ["_orig_mod.act1", "fc"], (x, y), estimators=("ebab",))
     assert rec.model is cnn and rec.layers[0] == ("act1", "act1")
     with torch.autocast("cpu", dtype=torch.bfloat16):
         rec.record(0)
+    compiled(x[:50]).sum().backward()
+    assert counter.frame_count == 1  # the compiled training step was not recompiled
     assert rec.last_matrices is not None
     assert all(a.dtype == np.float32 for a in rec.last_matrices)
     df = rec.results.reset_index()
