@@ -22,6 +22,10 @@ echo "== GPU benchmarks"
 python3 -m pytest -q -p no:cacheprovider bench/test_bench_gpu.py --benchmark-columns=min,median,rounds 2>&1 \
   | sed -n '/ibfast benchmark ratios/,/^-----/p'
 bench_rc=${PIPESTATUS[0]}
+echo "== monitor on the GPU (ResNet-18-like, 10000-image CIFAR-shaped probe)"
+python3 -m pytest -q -p no:cacheprovider bench/test_bench_monitor.py -m cuda --benchmark-columns=min,median,rounds 2>&1 \
+  | sed -n '/ibfast benchmark ratios/,/^-----/p'
+monitor_rc=${PIPESTATUS[0]}; [ "$monitor_rc" -eq 0 ] || bench_rc=$monitor_rc
 
 echo "== summary: tests rc=$tests_rc, bench rc=$bench_rc, $(( $(date +%s) - start )) s"
 [ "$tests_rc" -eq 0 ] && [ "$bench_rc" -eq 0 ]
