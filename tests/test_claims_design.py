@@ -265,7 +265,7 @@ def test_claim3_a_known_effect_is_supported_within_its_interval():
     assert len(per_act) == 3 and (per_act["verdict"] == SUPPORTED).all()
     h = analysis.headline(analysis.all_claims(runs, FAST), runs, FAST)
     assert h["estimators"]["ebab"]["3"]["verdict"] == SUPPORTED
-    assert "n = 30" in h["estimators"]["ebab"]["3"]["sentence"]
+    assert "n = 30 pairs" in h["estimators"]["ebab"]["3"]["sentence"]
 
 
 def test_claim3_the_opposite_effect_is_contradicted():

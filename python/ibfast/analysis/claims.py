@@ -963,8 +963,9 @@ def sentence(row: dict[str, Any]) -> str:
         if row["verdict"] == NOT_SHOWN and np.isfinite(row.get("mde", np.nan))
         else ""
     )
+    unit = {1: "seeds", 2: "seeds", 3: "pairs", 4: "runs"}.get(int(row["claim"]), "")
     return (
-        f"{row['part']}: {row['effect_name']} {_num(row['effect'])}{ci}, n = {row['n']}, "
+        f"{row['part']}: {row['effect_name']} {_num(row['effect'])}{ci}, n = {row['n']} {unit}, "
         f"p = {_num(row['p_adjusted'], 3)}{extra}{mde} -> {row['verdict']}"
     )
 
