@@ -436,8 +436,8 @@ def test_a_plugin_estimator_by_name_in_the_cli_and_in_toml(tmp_path, monkeypatch
 def test_summary_keeps_configs_that_differ_in_n_bins_or_hidden_apart():
     pytest.importorskip("torch")
     from ibfast.experiment import ExperimentConfig
-    from ibfast.sweep import run_all
     from ibfast.results import summary
+    from ibfast.sweep import run_all
 
     base = dict(epochs=3, seeds=(0, 1), record_epochs=(0, 2), estimators=("ebab",), hidden=(6, 3))
     configs = [ExperimentConfig(**base), ExperimentConfig(**{**base, "n_bins": 8}),
