@@ -411,3 +411,19 @@ def test_verdict_words_and_combination():
     assert combine([SUPPORTED, SUPPORTED]) == SUPPORTED and combine([SUPPORTED, NOT_SHOWN]) == NOT_SHOWN
     assert combine([SUPPORTED, CONTRADICTED, NOT_SHOWN]) == CONTRADICTED
     assert combine([UNMEASURABLE]) == UNMEASURABLE
+
+
+def test_claim1_layers_that_only_rise_contradict_and_a_negative_correlation_contradicts_claim4():
+    rng = np.random.default_rng(12)
+    acc = {(a, s): 0.7 + 0.2 * rng.random() for a in ("relu", "swish") for s in range(10)}
+
+    def curve(a, l2, s, layer):  # every layer rises to its end; the output falls more the better it does
+        if layer == 4:
+            return rise_fall(1.0 + 10 * (0.9 - acc[a, s]), top=9.0)
+        return 2.0 + 0.03 * layer * EPOCHS  # below the 12-bit ceiling: measurable
+
+    runs = analysis.per_run(table(curve, lambda a, l2, s: acc[a, s], seeds=range(10)))
+    tests = analysis.all_claims(runs, FAST)
+    assert primary(tests, 1, "floor")["verdict"] == CONTRADICTED
+    four = primary(tests, 4, "softmax output correlates with final_test_acc")
+    assert four["verdict"] == CONTRADICTED and four["effect"] < -0.9
