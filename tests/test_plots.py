@@ -340,3 +340,16 @@ def test_errors(df, comp, tmp_path):
     with pytest.raises(TypeError, match="DataFrame"):
         plots.plane_data(df.to_dict(), "ebab")
     assert list(tmp_path.iterdir()) == []  # nothing written by a failed call
+
+
+def test_saturated_runs_are_hollow_and_out_of_the_box(comp):
+    c = comp[comp["estimator"] == "ebab"].copy()
+    c["saturated"] = (c["layer"] == 1) & (c["seed"] == 0)
+    fig = plots._compression_figure(c, "ebab")
+    for act in ACTIVATIONS:
+        (ax,) = _titled(fig, act)
+        hollow = [col for col in ax.collections if len(col.get_offsets()) and col.get_facecolors().size == 0]
+        got = np.sort(np.concatenate([col.get_offsets()[:, 1] for col in hollow]))
+        want = np.sort(c.loc[(c["activation"] == act) & c["saturated"], "compression"])
+        np.testing.assert_allclose(got, want)
+        assert len(ax.patches) == len(LAYERS) * len(L2S)  # boxes of the 2 measured seeds remain

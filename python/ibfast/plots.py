@@ -12,8 +12,9 @@ plotted can be checked, and reused):
   a log axis, one column per activation and L2 value, the mean over seeds per layer with a
   +-1 sd band.
 * :func:`compression_by_activation` — the compression (bits) of every run: one panel per
-  activation, a box per layer and L2 value (L2 values side by side, in their own colours), each
-  seed a jittered point over its box, a dashed line at 0.
+  activation, a box per layer and L2 value (L2 values side by side, in their own colours) over
+  the measured seeds, each seed a jittered point over its box (hollow when ``saturated``: at the
+  estimator's ceiling, unmeasurable), a dashed line at 0.
 * :func:`compression_vs_accuracy` — one panel per layer: compression against final test
   accuracy, a point per run coloured by activation (marker by L2 value when there are several),
   the least-squares line, Pearson r and Spearman rho in the title.
@@ -324,20 +325,29 @@ def _compression_figure(comp: pd.DataFrame, estimator: str) -> Figure:
             for j, l2 in enumerate(l2s):
                 offset = (j - (len(l2s) - 1) / 2) * step
                 for i, layer in enumerate(layers):
-                    values = panel.loc[(panel["l2"] == l2) & (panel["layer"] == layer), "compression"]
-                    values = values.astype(float).dropna().to_numpy()
+                    cell = panel[(panel["l2"] == l2) & (panel["layer"] == layer)]
+                    cell = cell[cell["compression"].notna()]
+                    # saturated runs (at the estimator's ceiling: unmeasurable) are drawn hollow
+                    # and left out of the box, as the claims leave them out of every test
+                    sat = cell["saturated"].astype(bool).to_numpy() if "saturated" in cell else np.zeros(
+                        len(cell), bool)
+                    values = cell["compression"].astype(float).to_numpy()
                     if values.size == 0:
                         continue
-                    box = ax.boxplot([values], positions=[i + offset], widths=0.85 * step, patch_artist=True,
-                                     showfliers=False, manage_ticks=False)
-                    for patch in box["boxes"]:
-                        patch.set(facecolor=colours[l2], alpha=0.25, edgecolor=colours[l2])
-                    for part in ("medians", "whiskers", "caps"):
-                        for artist in box[part]:
-                            artist.set_color(colours[l2])
-                    jitter = rng.uniform(-0.3, 0.3, values.size) * step
-                    ax.scatter(i + offset + jitter, values, color=colours[l2], s=14, zorder=3,
+                    if (~sat).any():
+                        box = ax.boxplot([values[~sat]], positions=[i + offset], widths=0.85 * step,
+                                         patch_artist=True, showfliers=False, manage_ticks=False)
+                        for patch in box["boxes"]:
+                            patch.set(facecolor=colours[l2], alpha=0.25, edgecolor=colours[l2])
+                        for part in ("medians", "whiskers", "caps"):
+                            for artist in box[part]:
+                                artist.set_color(colours[l2])
+                    x = i + offset + rng.uniform(-0.3, 0.3, values.size) * step
+                    ax.scatter(x[~sat], values[~sat], color=colours[l2], s=14, zorder=3,
                                edgecolors="white", linewidths=0.4)
+                    if sat.any():
+                        ax.scatter(x[sat], values[sat], facecolors="none", edgecolors=colours[l2], s=14,
+                                   zorder=3, linewidths=0.8)
             ax.axhline(0.0, color="0.3", lw=0.8, ls="--", zorder=0)
             ax.set_xticks(range(len(layers)), [_tag(int(lay), _is_output(frame, lay)) for lay in layers])
             ax.set_xlim(-0.6, len(layers) - 0.4)
@@ -347,7 +357,7 @@ def _compression_figure(comp: pd.DataFrame, estimator: str) -> Figure:
             ax.grid(alpha=0.3, axis="y")
     fig.legend([Patch(facecolor=colours[l2], alpha=0.5, edgecolor=colours[l2]) for l2 in l2s],
                [f"L2 = {l2:g}" for l2 in l2s], loc="outside right upper", fontsize=8,
-               title="box: seeds\npoint: one seed", title_fontsize=8)
+               title="box: measured seeds\npoint: one seed\nhollow: saturated", title_fontsize=8)
     return fig
 
 
