@@ -2,10 +2,17 @@
 loop with ``ibfast.monitor.InfoPlaneRecorder``. Offline (the digits ship with scikit-learn) and
 about half a minute on a 2-core CPU.
 
-    python examples/digits_cnn.py --epochs 60 --out digits_plane.png
+    python examples/digits_cnn.py --epochs 40 --out digits_plane.png
 
 Writes ``digits_plane_ebab.png`` and ``digits_plane_adaptive_kde_upper.png`` (and their .svg) and
 ``digits_plane.csv`` (the table) beside ``--out``.
+
+What it shows: the 1797 digits are distinct images, and even the conv layers' channel means
+(global average pooling, 16 and 32 numbers per image) keep them apart, so EBAB's 30 bins see
+every row as distinct at every epoch: I(X;T) sits at log2 1797 = 10.81 bits and the rows say
+``saturated``. The adaptive KDE resolves more: conv1's I(X;T) rises from about 3 to 5 bits over
+training while the deeper layers saturate. The plane of a saturated layer says only that; see
+docs/your-model.md on choosing a reduction.
 """
 
 from __future__ import annotations
@@ -59,7 +66,7 @@ def _metrics(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float,
     return loss, acc
 
 
-def run(epochs: int = 60, out: str | Path = "digits_plane.png", *, seed: int = 0, reduce: Any = "auto",
+def run(epochs: int = 40, out: str | Path = "digits_plane.png", *, seed: int = 0, reduce: Any = "auto",
         points: int = 40, verbose: bool = True) -> tuple[Any, list[Path]]:
     """Train, record and plot; returns the results table and the written figure paths."""
     torch.manual_seed(seed)
@@ -109,7 +116,7 @@ def run(epochs: int = 60, out: str | Path = "digits_plane.png", *, seed: int = 0
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--epochs", type=int, default=60)
+    p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--out", default="digits_plane.png")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--reduce", default="auto", help="auto, flatten, gap, project[:k] or pca[:k]")

@@ -434,3 +434,15 @@ def test_mnist_idx_example_on_a_small_local_folder(tmp_path: Path) -> None:
     flat = df.reset_index()
     assert set(flat["epoch"]) == {0, 1} and (flat.groupby("estimator").size() == 2 * 4).all()
     assert paths and all(p.exists() for p in paths)
+
+
+def test_pca_of_a_wide_layer_finds_its_principal_subspace() -> None:
+    # d > 4096: the seeded randomized SVD path; a rank-3 signal plus small noise
+    gen = torch.Generator().manual_seed(1)
+    basis = torch.linalg.qr(torch.randn(5000, 3, generator=gen))[0]
+    scales = torch.tensor([10.0, 5.0, 2.0])
+    x = (torch.randn(600, 3, generator=gen) * scales) @ basis.T + 0.01 * torch.randn(600, 5000, generator=gen)
+    pca = PCA(3, fit_rows=600)
+    pca.fit(x, 600)
+    cosines = torch.linalg.svdvals(pca.components.T.double() @ basis.double())
+    assert cosines.min() > 0.999  # the principal angles to the true subspace are ~0

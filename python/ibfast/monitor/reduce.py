@@ -19,7 +19,9 @@ width (``d_used``) next to the layer's own width (``d_raw``).
   the KDE estimators look at.
 * ``pca``: the top k principal directions, fitted once on the first ``fit_rows`` probe rows of the
   first recorded epoch and kept for every later epoch (refitting would make epochs incomparable).
-  Exact eigendecomposition of the covariance for d <= 4096, a seeded randomized SVD above.
+  Exact eigendecomposition of the covariance for d <= 4096, a seeded randomized SVD above. The
+  fit holds its fit_rows x d rows (float32) once, at the first record: 512 MiB for 2048 rows of a
+  65536-unit layer; lower ``fit_rows`` (``PCA(k, fit_rows=...)``) for wide layers on a small GPU.
 
 ``auto`` (the default) picks per layer from its output's shape: ``gap`` for outputs with spatial
 axes (conv layers), ``flatten`` for 2-D outputs up to 1024 units, ``project`` to 64 above.
@@ -168,17 +170,20 @@ class PCA(Reduction):
         return self.components is None
 
     def fit(self, rows: torch.Tensor, n_total: int) -> None:
-        x = rows.double()
-        mean = x.mean(dim=0)
-        xc = x - mean
-        m, d = xc.shape
+        m, d = rows.shape
         k = min(self.k, d, m)
-        if d <= _EXACT_PCA_MAX_D:
+        if d <= _EXACT_PCA_MAX_D:  # float64 covariance: at most 4096^2 doubles
+            x = rows.double()
+            mean = x.mean(dim=0)
+            xc = x - mean
             _, vecs = torch.linalg.eigh(xc.T @ xc)  # ascending eigenvalues
             comps = vecs[:, -k:].flip(1)
-        else:  # randomized SVD (Halko et al.), from its own seeded generator, 4 power iterations
+        else:  # randomized SVD (Halko et al.) in float32 (the rows are fit_rows x d already),
+            # from its own seeded generator, 4 power iterations
+            mean = rows.mean(dim=0)
+            xc = rows - mean
             gen = torch.Generator().manual_seed(self.seed)
-            omega = torch.randn((d, min(d, k + 10)), generator=gen, dtype=torch.float64).to(xc.device)
+            omega = torch.randn((d, min(d, k + 10)), generator=gen).to(xc.device)
             q, _ = torch.linalg.qr(xc @ omega)
             for _ in range(4):
                 q, _ = torch.linalg.qr(xc @ (xc.T @ q))
