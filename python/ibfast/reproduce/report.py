@@ -121,7 +121,7 @@ def _at_a_glance(d: ReportData) -> Section:
 
 def _saturation(d: ReportData) -> Section | None:
     info = d.claims.get("estimator_info", {})
-    lines = [f"{label}: {i['saturated_runs']} saturated runs x layers ({', '.join(i['saturated_cells'])})"
+    lines = [f"{label}: {i['saturated_runs']} saturated runs x layers ({'; '.join(i['saturated_cells'])})"
              for label, i in info.items() if i["saturated_runs"]]
     if not lines:
         return None
