@@ -186,6 +186,7 @@ class InfoPlaneRecorder:
         self._pending: list[Future[list[dict[str, Any]]]] = []
         self._pool: ThreadPoolExecutor | None = None
         self._recorded: list[int] = []
+        self._done: set[int] = set()  # the same epochs, for step's lookup
         self._loader_labels: np.ndarray | None = None
         self._warned_cpu = False
         #: the matrices of the last record as the estimators got them (N x d_used each: float32
@@ -247,19 +248,15 @@ class InfoPlaneRecorder:
         """Record if ``epoch`` is scheduled and not recorded yet (a resumed run repeats nothing);
         returns whether it recorded. On other epochs this is a set lookup and nothing else.
         ``metrics``: any of train_loss, train_acc, test_loss, test_acc for the rows."""
-        if not self.scheduled(epoch) or epoch in self._recorded_set:
+        if not self.scheduled(epoch) or epoch in self._done:
             return False
         self.record(epoch, **metrics)
         return True
 
-    @property
-    def _recorded_set(self) -> set[int]:
-        return set(self._recorded)
-
     def record(self, epoch: int, **metrics: float) -> None:
         """Record now, as ``epoch``: one no_grad eval-mode pass over the probe, then estimation."""
         epoch = integer(epoch, "epoch", 0)
-        if epoch in self._recorded_set:
+        if epoch in self._done:
             raise ValueError(f"epoch {epoch} is already recorded")
         unknown = sorted(set(metrics) - set(_METRICS))
         if unknown:
@@ -274,7 +271,6 @@ class InfoPlaneRecorder:
         self.timings.records += 1
         self.timings.forward_s += p.forward_s
         self.timings.reduce_s += p.reduce_s
-        self._recorded.append(epoch)
         outputs = [self._for_estimation(t) for t in p.outputs]
         self.last_matrices = outputs
         job = (epoch, p, outputs, values)
@@ -283,12 +279,18 @@ class InfoPlaneRecorder:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ibfast-monitor")
             self._pending.append(self._pool.submit(self._estimate, *job))
+            self._mark(epoch)  # an error of this estimate surfaces at the next flush
             t0 = time.perf_counter()
             while len(self._pending) > _MAX_PENDING:
                 self._rows.extend(self._pending.pop(0).result())
             self.timings.wait_s += time.perf_counter() - t0
         else:
             self._rows.extend(self._estimate(*job))
+            self._mark(epoch)
+
+    def _mark(self, epoch: int) -> None:
+        self._recorded.append(epoch)
+        self._done.add(epoch)
 
     def _resolve(self, device: torch.device) -> None:
         """Each layer's reduction, from its output's shape on the probe's first two rows (what
@@ -405,6 +407,7 @@ class InfoPlaneRecorder:
         self.flush()
         self._rows = [dict(r) for r in state["rows"]]
         self._recorded = [int(e) for e in state["recorded"]]
+        self._done = set(self._recorded)
         reductions: list[Reduction | None] = []
         for i, r in enumerate(state["reductions"]):
             if r is None:
