@@ -101,12 +101,12 @@ BINNING = {
         lambda T, y, ids: reference.fixed_range(T, y, ids, n_bins=7, lo=0.0, hi=5.0),
     ),
     "bin_width_0.07": (
-        ibfast.BinWidth(0.07),
-        lambda T, y, ids: reference.bin_width(T, y, ids, width=0.07),
+        ibfast.FixedWidth(0.07),
+        lambda T, y, ids: reference.fixed_width(T, y, ids, width=0.07),
     ),
     "bin_width_0.5": (
-        ibfast.BinWidth(0.5),
-        lambda T, y, ids: reference.bin_width(T, y, ids, width=0.5),
+        ibfast.FixedWidth(0.5),
+        lambda T, y, ids: reference.fixed_width(T, y, ids, width=0.5),
     ),
     "adaptive_range": (
         ibfast.AdaptiveRange(),

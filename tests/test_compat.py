@@ -66,3 +66,19 @@ def test_an_old_reproduce_folder_is_resumed_into_a_report(tmp_path):
     assert _run_files(out) == before
     assert (out / "report.md").is_file() and (out / "claims.json").is_file()
     assert len(SweepFolder(out).read_manifest()["task_ids"]) == len(before) == 4
+
+
+def test_ibfast_run_keeps_a_configurations_seeds_in_one_task_as_before():
+    """An earlier `ibfast run` wrote one run file per configuration, all its seeds in it: the same
+    command now names the same single task (so a folder with more than 10 seeds resumes too);
+    `ibfast sweep` cuts blocks of 10 unless told otherwise."""
+    from ibfast.cli import build_parser, grid_from_args
+    from ibfast.experiment import ExperimentConfig
+
+    flags = ["--activation", "tanh", "relu", "--seeds", "12", "--epochs", "6"]
+    run = grid_from_args(build_parser().parse_args(["run", *flags]), whole_tasks=True).tasks()
+    assert [t.config.seeds for t in run] == [tuple(range(12))] * 2
+    old = Task(ExperimentConfig(activation="tanh", seeds=tuple(range(12)), epochs=6))  # what 0.1.0 named it
+    assert run[0].task_id == old.task_id
+    sweep = grid_from_args(build_parser().parse_args(["sweep", *flags])).tasks()
+    assert [len(t.config.seeds) for t in sweep] == [10, 2, 10, 2]

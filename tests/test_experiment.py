@@ -84,7 +84,7 @@ def test_online_estimates_equal_estimators_on_the_final_activations():
     with torch.no_grad():
         layers = exp.model(x)
     y = exp.dataset.y
-    estimators = {"ebab": ibfast.EBAB(), "kde_upper": ibfast.KDE(1e-3), "bin_width": ibfast.BinWidth(0.07)}
+    estimators = {"ebab": ibfast.EBAB(), "kde_upper": ibfast.KDE(1e-3), "bin_width": ibfast.FixedWidth(0.07)}
     last = df[df["epoch"] == 5]
     for s, seed in enumerate((0, 3)):
         for k, layer in enumerate(layers):

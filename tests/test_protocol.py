@@ -188,13 +188,13 @@ def test_input_ids_are_passed_for_data_with_repeated_inputs(monkeypatch):
     seen = []
     import ibfast.experiment.run as run_module
 
-    real = run_module.many_together
+    real = run_module.estimate_together
 
     def spy(estimators, Ts, labels=None, *, input_ids=None, **kw):
         seen.extend([input_ids] * len(estimators))
         return real(estimators, Ts, labels, input_ids=input_ids, **kw)
 
-    monkeypatch.setattr(run_module, "many_together", spy)
+    monkeypatch.setattr(run_module, "estimate_together", spy)
     df = exp.run()
     assert len(seen) == 2 * 2 and all(ids is exp.input_ids for ids in seen)  # 2 epochs x 2 estimators
     with torch.no_grad():

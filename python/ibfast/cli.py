@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def grid_from_args(args: argparse.Namespace, base: Any = None) -> Any:
+def grid_from_args(args: argparse.Namespace, base: Any = None, whole_tasks: bool = False) -> Any:
     """The grid of ``ibfast run``, ``sweep`` and ``reproduce``: ``base`` (reproduce's preset;
     else empty: ExperimentConfig's defaults), then the TOML file (``Grid.from_dict``'s layout)
     over it, then the flags: ``--activation`` and ``--l2`` lists and ``--grid KEY=JSON_LIST`` are
@@ -40,16 +41,23 @@ def grid_from_args(args: argparse.Namespace, base: Any = None) -> Any:
     axes: dict[str, Any] = dict(base.axes) if base is not None else {}
     seeds: Any = base.seeds if base is not None else 1
     per_task: int = base.seeds_per_task if base is not None else 10
+    per_task_default = base is None  # no preset and (below) no file set it
     plugins: list[str] = list(base.plugins) if base is not None else []
     if args.config:
-        file = Grid.from_toml(args.config)
+        with open(args.config, "rb") as fh:
+            raw = tomllib.load(fh)
+        file = Grid.from_dict(raw)
         for key in file.fixed:
             axes.pop(key, None)
         for key in file.axes:
             fixed.pop(key, None)
         fixed.update(file.fixed)
         axes.update(file.axes)
-        seeds, per_task, plugins = file.seeds, file.seeds_per_task, [*plugins, *file.plugins]
+        given = {**raw.get("sweep", {}), **raw}  # the runner keys the file sets (else the base's)
+        seeds = file.seeds if "seeds" in given else seeds
+        if "seeds_per_task" in given:
+            per_task, per_task_default = file.seeds_per_task, False
+        plugins = [*plugins, *file.plugins]
     for name, values in (("activation", args.activation), ("l2", args.l2)):
         if values:
             axes[name] = values
@@ -70,7 +78,12 @@ def grid_from_args(args: argparse.Namespace, base: Any = None) -> Any:
     for key, value in [*((k, v) for k, v in named.items() if v is not None), *sets.items()]:
         fixed[key] = value
         axes.pop(key, None)
-    return Grid(fixed=fixed, axes=axes, seeds=args.seeds or seeds,
+    seeds = args.seeds or seeds
+    if whole_tasks and not args.seeds_per_task and per_task_default:
+        # ibfast run: every configuration's seeds are one task, as before the runner was one (a
+        # folder of an earlier `ibfast run` with more than 10 seeds resumes under the same ids)
+        per_task = max(1, len(seeds) if not isinstance(seeds, int) else seeds)
+    return Grid(fixed=fixed, axes=axes, seeds=seeds,
                 seeds_per_task=args.seeds_per_task or per_task,
                 plugins=tuple(dict.fromkeys([*plugins, *(args.plugin or [])])))
 
@@ -98,7 +111,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     prog = f"ibfast {args.command}"
     try:
-        grid = grid_from_args(args)
+        grid = grid_from_args(args, whole_tasks=args.command == "run")
         grid.tasks()  # every configuration checked (and plugins imported) before anything runs
     except (ValueError, TypeError, OSError) as err:
         print(f"{prog}: {err}", file=sys.stderr)
@@ -118,8 +131,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
           f"{len(result.failed)} failed ({where}, {time.perf_counter() - t0:.1f} s) -> {result.out}/")
     if result.outputs is not None:
         tables = result.outputs.files()[:3]
-        n_figures = len(result.outputs.figures)
-        figures = f" and figures/ ({n_figures} figures)" if n_figures else ""
+        n_files = sum(len(paths) for paths in result.outputs.figures.values())
+        figures = f" and figures/ ({n_files} files)" if n_files else ""
         print("  " + ", ".join(p.name for p in tables) + figures)
     if result.failed:
         print(f"failed tasks are in {result.out / 'failed'}/; the same command again retries them",
@@ -182,7 +195,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     try:
         claims = reproduce(grid, args.out, progress=not args.no_progress, workers=workers,
                            scheduler=scheduler, pack_seeds=args.pack_seeds,
-                           checkpoint_s=60.0 * args.checkpoint_minutes)
+                           checkpoint_s=60.0 * args.checkpoint_minutes, extend=args.extend)
     except (ValueError, OSError, ImportError) as err:  # a data file, another run in the folder
         print(f"ibfast reproduce: {err}", file=sys.stderr)
         return 2

@@ -24,6 +24,7 @@ def reproduce(
     say: Callable[[str], None] = lambda s: print(s, file=sys.stderr),
     pack_seeds: int = 80,
     checkpoint_s: float = 300.0,
+    extend: bool = False,
 ) -> dict[str, Any]:
     """Train and estimate every task of ``spec`` (a preset, or any grid) into ``out`` (a results
     folder: a killed run resumes where it stopped), then write the report there. Returns the
@@ -36,7 +37,7 @@ def reproduce(
     say(f"ibfast reproduce: {projection.describe()}")
     t0 = time.perf_counter()
     result = run_sweep(grid, out, workers=workers, scheduler=scheduler, progress=progress, outputs=False,
-                       pack_seeds=pack_seeds, checkpoint_s=checkpoint_s)
+                       pack_seeds=pack_seeds, checkpoint_s=checkpoint_s, extend=extend)
     wall = time.perf_counter() - t0
     if result.failed or result.table is None:
         raise RuntimeError(

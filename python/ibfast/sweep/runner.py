@@ -125,6 +125,7 @@ def run_all(
     ``options`` are :func:`run_sweep`'s (workers, scheduler, progress, pack_seeds, ...). A task
     that fails raises RuntimeError with its traceback."""
     grid = Grid.of_configs(configs)
+    options.pop("outputs", None)  # a folder's outputs are written exactly when there is a folder
     if out is None:
         with tempfile.TemporaryDirectory(prefix="ibfast-run-") as tmp:
             return _table_or_raise(run_sweep(grid, tmp, plots=False, outputs=False, **options))
@@ -197,6 +198,9 @@ def _run(folder: SweepFolder, tasks: list[Task], workers: int, scheduler: str | 
     # a pack's checkpoint goes once every task of it is written
     unwritten = {pack_id(p): {t.task_id for t in p} - done for p in packs}
     pack_of = {t.task_id: pack_id(p) for p in packs for t in p}
+    for stale in folder.checkpoints.glob("*.pt"):  # of packs this grid no longer has (another
+        if stale.stem not in unwritten:           # --workers or --pack-seeds cut them otherwise)
+            stale.unlink(missing_ok=True)
     bar = _Progress(tasks, done, progress)
     sink = bar.epochs_done if progress else None
     if scheduler:
