@@ -446,3 +446,15 @@ def test_pca_of_a_wide_layer_finds_its_principal_subspace() -> None:
     pca.fit(x, 600)
     cosines = torch.linalg.svdvals(pca.components.T.double() @ basis.double())
     assert cosines.min() > 0.999  # the principal angles to the true subspace are ~0
+
+
+def test_repeated_probe_inputs_with_input_ids_auto(cnn: SmallCNN, digits) -> None:
+    x, y = digits
+    twice = (torch.cat([x, x]), torch.cat([y, y]))  # 800 rows, 400 distinct inputs
+    rec = InfoPlaneRecorder(cnn, ["conv1"], twice, reduce="flatten", estimators=("ebab",), input_ids="auto")
+    assert rec.input_ids is not None and np.array_equal(rec.input_ids[:400], rec.input_ids[400:])
+    rec.record(0)
+    row = rec.results.reset_index().iloc[0]
+    # every distinct input is its own bin: I(X;T) = H(T) = log2 400, the ceiling for 400 inputs
+    assert row["i_xt"] == pytest.approx(math.log2(400), abs=1e-9) and row["saturated"]
+    assert InfoPlaneRecorder(cnn, ["conv1"], digits, input_ids="auto").input_ids is None

@@ -217,10 +217,11 @@ class InfoPlaneRecorder:
                                  f"got {input_ids!r}")
             if self.probe.x is None:
                 raise ValueError("input_ids='auto' needs a tensor probe; pass the ids for a DataLoader")
-            from ..experiment.setup import repeated_input_ids
-
             flat = self.probe.x.reshape(self.probe.x.shape[0], -1).detach().cpu().numpy()
-            return repeated_input_ids(flat)
+            _, ids = np.unique(flat, axis=0, return_inverse=True)
+            ids = ids.reshape(-1)
+            # as the experiments do: ids only when some input repeats (else None: all distinct)
+            return ids.astype(np.int64) if int(ids.max()) + 1 < flat.shape[0] else None
         return check_labels(input_ids, n if n is not None else len(input_ids))
 
     def _settings(self, settings: Mapping[str, Any] | None) -> dict[str, Any]:
