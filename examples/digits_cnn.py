@@ -11,8 +11,8 @@ What it shows: the 1797 digits are distinct images, and even the conv layers' ch
 (global average pooling, 16 and 32 numbers per image) keep them apart, so EBAB's 30 bins see
 (almost) every row as distinct at every epoch: I(X;T) sits within 0.06 bit of log2 1797 = 10.81
 bits, and the rows within 0.05 bit say ``saturated``. The adaptive KDE resolves more: conv1's
-I(X;T) rises from about 3 to 5 bits over training while the deeper layers saturate. The plane of a saturated layer says only that; see
-docs/your-model.md on choosing a reduction.
+I(X;T) rises from about 3 to 5 bits over training while the deeper layers saturate. The plane
+of a saturated layer says only that; see docs/your-model.md on choosing a reduction.
 """
 
 from __future__ import annotations
