@@ -458,3 +458,23 @@ def test_repeated_probe_inputs_with_input_ids_auto(cnn: SmallCNN, digits) -> Non
     # every distinct input is its own bin: I(X;T) = H(T) = log2 400, the ceiling for 400 inputs
     assert row["i_xt"] == pytest.approx(math.log2(400), abs=1e-9) and row["saturated"]
     assert InfoPlaneRecorder(cnn, ["conv1"], digits, input_ids="auto").input_ids is None
+
+
+@pytest.mark.cuda
+def test_on_a_gpu_activations_stay_on_the_device(cuda_device, digits) -> None:
+    x, y = digits
+    torch.manual_seed(0)
+    cpu_model = SmallCNN()
+    gpu_model = SmallCNN().to(cuda_device)
+    gpu_model.load_state_dict(cpu_model.state_dict())
+    layers = {"act1": "c1", "act2": "c2", "fc": "out"}
+    reduce = {"c1": "gap", "c2": "project:8", "out": "flatten"}
+    on_cpu = InfoPlaneRecorder(cpu_model, layers, (x, y), reduce=reduce)
+    on_gpu = InfoPlaneRecorder(gpu_model, layers, (x, y), reduce=reduce)
+    on_cpu.record(0)
+    on_gpu.record(0)
+    assert on_gpu.last_matrices is not None and all(t.is_cuda for t in on_gpu.last_matrices)
+    a, b = on_cpu.results.reset_index(), on_gpu.results.reset_index()
+    assert list(a["d_used"]) == list(b["d_used"])
+    # the same layers to float rounding of the convolutions: the estimates agree closely
+    assert np.allclose(a["i_xt"], b["i_xt"], atol=0.05) and np.allclose(a["i_ty"], b["i_ty"], atol=0.05)
