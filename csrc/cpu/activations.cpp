@@ -203,7 +203,7 @@ template <class RowFn>
 void for_rows(LayerShape shape, RowFn row_fn) {
   const std::int64_t rows = shape.seeds * shape.width;
   const bool parallel = rows * shape.n >= detail::kParallelMinWork;
-#pragma omp parallel for schedule(static) if (parallel)
+#pragma omp parallel for num_threads(detail::thread_count()) schedule(static) if (parallel)
   for (std::int64_t r = 0; r < rows; ++r) row_fn(r / shape.width, r);
 }
 

@@ -358,7 +358,7 @@ std::int64_t narrow_row_ids(const Params& p, const float* x, std::int64_t n, std
   const std::int64_t n_blocks = (total + kL - 1) / kL;
   std::vector<unsigned char> codes(static_cast<std::size_t>(n_blocks * kL + kL), 0);  // + a row's overread
   const bool parallel = total >= detail::kParallelMinWork;
-#pragma omp parallel for schedule(static) if (parallel)
+#pragma omp parallel for num_threads(detail::thread_count()) schedule(static) if (parallel)
   for (std::int64_t b = 0; b < n_blocks; ++b) {
     const std::int64_t at = b * kL;
     const i16 c = at + kL <= total ? codes16<M>(p, x + at) : codes_tail<M>(p, x + at, total - at);
@@ -375,7 +375,7 @@ std::int64_t narrow_row_ids(const Params& p, const float* x, std::int64_t n, std
   };
   const std::uint64_t seed = 0x9e3779b97f4a7c15ULL ^ static_cast<std::uint64_t>(d);
   std::vector<std::uint64_t> hashes(static_cast<std::size_t>(n));
-#pragma omp parallel for schedule(static) if (parallel)
+#pragma omp parallel for num_threads(detail::thread_count()) schedule(static) if (parallel)
   for (std::int64_t i = 0; i < n; ++i) {
     unsigned char block[32] = {};
     std::uint64_t w[2];
@@ -408,7 +408,7 @@ std::int64_t binned_row_ids(const Params& p, const float* x, std::int64_t n, std
 
   // 1. Bin and hash every row.
   std::vector<std::uint64_t> hashes(nn);
-#pragma omp parallel if (parallel)
+#pragma omp parallel num_threads(detail::thread_count()) if (parallel)
   {
     std::vector<unsigned char> buf(blocks * 32, 0);  // the padding past row_bytes stays zero
 #pragma omp for schedule(dynamic, chunk)
@@ -428,7 +428,7 @@ std::int64_t binned_row_ids(const Params& p, const float* x, std::int64_t n, std
   const auto n_joined = n - static_cast<std::int64_t>(first.size());
   if (n_joined == 0) return n;
   int collision = 0;
-#pragma omp parallel for schedule(dynamic, chunk) reduction(| : collision) \
+#pragma omp parallel for num_threads(detail::thread_count()) schedule(dynamic, chunk) reduction(| : collision) \
     if (n_joined * d >= detail::kParallelMinWork)
   for (std::int64_t i = 0; i < n; ++i) {
     const std::int64_t r = first[static_cast<std::size_t>(ids[i])];

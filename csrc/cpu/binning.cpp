@@ -41,7 +41,7 @@ void bin_by_counting(const float* x, std::int64_t count, const double* edges, st
   // chains keep the vector units busy.
   constexpr std::int64_t kBlock = 4 * simd::kLanes;
   const std::int64_t full = count / kBlock * kBlock;
-#pragma omp parallel for schedule(static) if (count >= detail::kParallelMinWork)
+#pragma omp parallel for num_threads(detail::thread_count()) schedule(static) if (count >= detail::kParallelMinWork)
   for (std::int64_t i = 0; i < full; i += kBlock) {
     simd::f8 v[4];
     simd::i8 code[4];
@@ -70,14 +70,14 @@ void bin_by_edges(const float* x, std::int64_t count, const double* edges, std::
     bin_by_counting(x, count, edges, n_edges, codes);
     return;
   }
-#pragma omp parallel for schedule(static) if (count >= detail::kParallelMinWork)
+#pragma omp parallel for num_threads(detail::thread_count()) schedule(static) if (count >= detail::kParallelMinWork)
   for (std::int64_t i = 0; i < count; ++i) {
     codes[i] = static_cast<std::int32_t>(count_at_or_below(edges, n_edges, x[i]) - 1);
   }
 }
 
 void bin_by_width(const float* x, std::int64_t count, double width, std::int32_t* codes) {
-#pragma omp parallel for schedule(static) if (count >= detail::kParallelMinWork)
+#pragma omp parallel for num_threads(detail::thread_count()) schedule(static) if (count >= detail::kParallelMinWork)
   for (std::int64_t i = 0; i < count; ++i) {
     codes[i] = static_cast<std::int32_t>(std::floor(static_cast<double>(x[i]) / width));
   }

@@ -1,8 +1,23 @@
 #include "ibfast/build_info.hpp"
 
+#include <atomic>
+
 #include "parallel.hpp"
 
 namespace ibfast {
+
+namespace {
+std::atomic<int> g_threads{0};  // 0: not set (OpenMP's default)
+}  // namespace
+
+int detail::thread_count() {
+#ifdef IBFAST_HAVE_OPENMP
+  const int n = g_threads.load(std::memory_order_relaxed);
+  return n > 0 ? n : omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
 
 BuildInfo build_info() {
   BuildInfo info;
@@ -30,7 +45,7 @@ BuildInfo build_info() {
 
 void set_num_threads(int n) {
 #ifdef IBFAST_HAVE_OPENMP
-  omp_set_num_threads(n < 1 ? omp_get_num_procs() : n);
+  g_threads.store(n < 1 ? omp_get_num_procs() : n, std::memory_order_relaxed);
 #else
   (void)n;
 #endif

@@ -38,7 +38,7 @@ inline double sum_c_ln_c(std::int64_t c) { return c > 1 ? static_cast<double>(c)
 std::int64_t distinct_row_ids(const std::int32_t* codes, std::int64_t n, std::int64_t d,
                               std::int32_t* ids) {
   std::vector<std::uint64_t> hashes(static_cast<std::size_t>(n));
-#pragma omp parallel for schedule(static) if (n * d >= detail::kParallelMinWork)
+#pragma omp parallel for num_threads(detail::thread_count()) schedule(static) if (n * d >= detail::kParallelMinWork)
   for (std::int64_t i = 0; i < n; ++i) hashes[static_cast<std::size_t>(i)] = hash_row(codes + i * d, d);
 
   const std::size_t row_bytes = static_cast<std::size_t>(d) * sizeof(std::int32_t);

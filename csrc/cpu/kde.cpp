@@ -161,7 +161,7 @@ Layout make_layout(const float* x, std::int64_t n, std::int64_t d, const std::in
   L.tiles = (L.n_pad + L.width - 1) / L.width;
   L.xt.assign(static_cast<std::size_t>(d * L.n_pad), 0.0f);
   L.group.assign(static_cast<std::size_t>(L.n_pad), -1);
-#pragma omp parallel for schedule(static) if (n * d >= detail::kParallelMinWork)
+#pragma omp parallel for num_threads(detail::thread_count()) schedule(static) if (n * d >= detail::kParallelMinWork)
   for (std::int64_t j = 0; j < n; ++j) {
     for (std::int64_t k = 0; k < d; ++k) L.xt[static_cast<std::size_t>(k * L.n_pad + j)] = x[j * d + k];
     L.group[static_cast<std::size_t>(j)] = groups ? groups[j] : 0;
@@ -539,7 +539,7 @@ void run_batch(const std::vector<SweepBase*>& sweeps, bool symmetric) {
   }
   const auto n_jobs = static_cast<std::int64_t>(jobs.size());
   std::atomic<std::int64_t> next{0};
-#pragma omp parallel if (n_jobs > 1)
+#pragma omp parallel num_threads(detail::thread_count()) if (n_jobs > 1)
   {
     Scratch s;
     s.row_x.resize(row_x);

@@ -11,12 +11,10 @@ namespace ibfast::detail {
 // swamps a small layer's binning or hashing.
 constexpr long long kParallelMinWork = 1LL << 18;
 
-inline int thread_count() {
-#ifdef IBFAST_HAVE_OPENMP
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
+// The kernels' thread count, process-wide: every parallel region passes it as num_threads.
+// omp_set_num_threads alone sets an ICV of the calling thread only, so a setting made in the main
+// thread did not hold in the experiment's estimation thread (or any other). Before any
+// set_num_threads: OpenMP's default (OMP_NUM_THREADS, else the cores).
+int thread_count();
 
 }  // namespace ibfast::detail

@@ -18,7 +18,7 @@ constexpr std::int64_t kChunk = 1 << 16;
 std::int64_t count_nonfinite(const float* x, std::int64_t count) {
   const std::int64_t n_chunks = (count + kChunk - 1) / kChunk;
   std::int64_t bad = 0;
-#pragma omp parallel for schedule(dynamic, 4) reduction(+ : bad) if (count >= detail::kParallelMinWork)
+#pragma omp parallel for num_threads(detail::thread_count()) schedule(dynamic, 4) reduction(+ : bad) if (count >= detail::kParallelMinWork)
   for (std::int64_t c = 0; c < n_chunks; ++c) {
     const std::int64_t begin = c * kChunk;
     const std::int64_t end = std::min(count, begin + kChunk);
@@ -40,7 +40,7 @@ MinMax min_max(const float* x, std::int64_t count) {
   const std::int64_t n_chunks = (count + kChunk - 1) / kChunk;
   float lo = x[0];
   float hi = x[0];
-#pragma omp parallel for schedule(dynamic, 4) reduction(min : lo) reduction(max : hi) if (count >= detail::kParallelMinWork)
+#pragma omp parallel for num_threads(detail::thread_count()) schedule(dynamic, 4) reduction(min : lo) reduction(max : hi) if (count >= detail::kParallelMinWork)
   for (std::int64_t c = 0; c < n_chunks; ++c) {
     const std::int64_t begin = c * kChunk;
     const std::int64_t end = std::min(count, begin + kChunk);
