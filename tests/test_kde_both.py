@@ -24,7 +24,8 @@ from ibfast.estimators.base import Estimator, estimate_together
 # d = 300 (narrower tiles: 96 columns), 2100 (16 columns).
 SHAPES = [(1, 1), (16, 1), (15, 3), (17, 2), (255, 7), (256, 4), (257, 10), (513, 5), (1000, 33),
           (700, 300), (130, 2100)]
-ALPHA_SETS = [(500.0, 125.0), (125.0, 500.0), (1e-3, 5e4, 1.0), (50.0,), (2.0, 2.0)]
+ALPHA_SETS = [(500.0, 125.0), (125.0, 500.0), (1e-3, 5e4, 1.0), (50.0,), (2.0, 2.0),
+              (500.0, 125.0, 31.25, 2.0)]  # three alphas a sweep: four take a sweep of three and one
 
 
 def _data(n, d, kind="gauss", seed=0, scale=0.1):
