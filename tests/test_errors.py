@@ -118,6 +118,32 @@ def test_binning_rejects_bad_input_ids(name):
         est(_good(), input_ids=np.zeros((20, 2)))
 
 
+def _as(kind, a):
+    return torch.from_numpy(np.asarray(a)) if kind == "torch" else np.asarray(a)
+
+
+@pytest.mark.parametrize("kind", ["numpy", "torch"])
+@pytest.mark.parametrize("name", ["ebab", "kde_upper"])
+def test_non_integer_float_labels_and_input_ids_are_refused(name, kind):
+    # rng.random(N) as labels made N classes: I(T;Y) = I(X;T) = log2 N with no hint why.
+    est = ALL_ESTIMATORS[name]
+    T = _good()
+    continuous = _as(kind, np.random.default_rng(1).random(20))
+    with pytest.raises(ValueError, match=r"labels must be class indices.*non-integer floats \(20 of 20"):
+        est(T, continuous)
+    with pytest.raises(ValueError, match=r"input_ids must be class indices.*non-integer"):
+        est(T, input_ids=continuous)
+    one_off = np.arange(20) % 2.0
+    one_off[7] = 0.5  # a single fractional value is refused too, and named
+    with pytest.raises(ValueError, match=r"labels\[7\] = 0\.5"):
+        est(T, _as(kind, one_off))
+    # Integer-valued floats are class indices stored as floats: accepted, same numbers as ints.
+    y = np.arange(20) % 3
+    assert est(T, _as(kind, y.astype(np.float32))).as_dict() == est(T, y).as_dict()
+    ids = np.arange(20) // 2
+    assert est(T, input_ids=_as(kind, ids.astype(np.float64))).as_dict() == est(T, input_ids=ids).as_dict()
+
+
 def test_kernel_groupings_must_match():
     T = _good()
     with pytest.raises(ValueError, match=r"groups.*19"):

@@ -138,8 +138,9 @@ def as_group_ids(y: Any, n: int, name: str = "labels", device: Any = None) -> tu
     """Group ids 0..G-1 as contiguous int32 for N samples, and G; a tensor on ``device`` if given.
 
     Any 1-D sequence of hashable, sortable values works (class indices, strings, input ids);
-    one-hot label matrices must be turned into class indices first. Labels are N small values:
-    they are mapped on the host (one copy of N ids, never of activations).
+    one-hot label matrices must be turned into class indices first. Floats must be
+    integer-valued (ValueError otherwise: continuous values are not classes). Labels are N small
+    values: they are mapped on the host (one copy of N ids, never of activations).
     """
     a = _host_numpy(y.detach().cpu() if is_cuda_tensor(y) else y, name)
     if a.ndim == 2 and a.shape[0] == n and a.shape[1] > 1:
@@ -155,6 +156,20 @@ def as_group_ids(y: Any, n: int, name: str = "labels", device: Any = None) -> tu
         raise ValueError(f"{name} contains NaN or inf")
     if a.dtype.kind not in "fiubUS":
         raise TypeError(f"{name} must be integers, floats, bools or strings, got dtype {a.dtype}")
+    if a.dtype.kind == "f":
+        # Non-integer floats are almost always a mistake (continuous targets, probabilities,
+        # rng.random(N)): every value would be its own group, so N groups and I(T;Y) = I(X;T) =
+        # log2 N with no hint why. Integer-valued floats (labels stored as 0.0, 1.0, ...) are fine.
+        fractional = a != np.floor(a)
+        if fractional.any():
+            k = int(np.flatnonzero(fractional)[0])
+            raise ValueError(
+                f"{name} must be class indices (integers, or integer-valued floats), got "
+                f"non-integer floats ({int(fractional.sum())} of {a.shape[0]}, e.g. {name}[{k}] = "
+                f"{float(a[k])!r}); continuous targets or probabilities would make every sample its own "
+                f"class: pass class indices, e.g. {name}.argmax(1) of one-hot/probabilities or "
+                f"np.digitize of a continuous target"
+            )
     _, inverse = np.unique(a, return_inverse=True)
     ids = np.ascontiguousarray(inverse.reshape(-1), dtype=np.int32)
     n_groups = int(ids.max()) + 1
