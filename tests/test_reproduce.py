@@ -26,7 +26,8 @@ def test_the_paper_grid_and_the_quick_preset():
     assert {(c.activation, c.l2) for c in configs} == points
     abs_l2 = [s for c in configs if (c.activation, c.l2) == ("abs", 0.015) for s in c.seeds]
     assert sorted(abs_l2) == list(range(50))
-    assert set(configs[0].estimators) == {"ebab", "adaptive_kde_upper", "fixed_range", "kde_upper"}
+    assert set(configs[0].estimators) == {"ebab", "adaptive_kde_upper", "adaptive_kde2_upper", "fixed_range",
+                                          "kde_upper"}
     quick = GridSpec.quick()
     assert (quick.activations, quick.seeds, quick.epochs) == (("tanh", "relu", "swish"), 5, 1500)
     assert quick.estimators == ("ebab", "adaptive_kde_upper")
@@ -98,3 +99,20 @@ def test_reproduce_refuses_a_bad_grid(tmp_path, capsys):
                  "--no-progress"]) == 2
     assert "unknown activation" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_the_projection_measures_a_trained_pack_and_scales_by_seeds():
+    from ibfast.reproduce import project
+    from ibfast.sweep import Grid
+
+    fixed = {"epochs": 40, "hidden": [6, 4], "estimators": ["ebab", "kde_upper"], "record_points": 8}
+    grid = Grid(fixed=fixed, axes={"activation": ["tanh", "relu"]}, seeds=4, seeds_per_task=2)
+    p = project(grid.tasks(), pack_seeds=4, calibration_epochs=20)
+    assert p.calibrated_at == 20 and p.probe_seeds == 4 and p.pack_seeds == (4, 4)
+    assert p.n_recorded == 7 and p.train_s_per_epoch > 0  # 8 log-spaced points, one repeated and p.estimate_s_per_record > 0
+    assert p.estimate_total_s == pytest.approx(7 * p.estimate_s_per_record * 2)
+    assert p.train_total_s == pytest.approx(40 * p.train_s_per_epoch * 2)
+    assert p.total_s == max(p.train_total_s, p.estimate_total_s)
+    four = project(grid.tasks(), pack_seeds=4, workers=4, calibration_epochs=20)
+    assert four.pack_seeds == (2, 2, 2, 2)  # every worker gets a pack
+    assert "measured on a pack of" in p.describe()

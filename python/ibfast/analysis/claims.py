@@ -1075,11 +1075,14 @@ def _agreement(h: dict[str, Any]) -> dict[str, Any]:
         info = h["estimator_info"][lab]
         if info["params"].get("power") != 1:
             continue
+        # the same estimator but for its power, whatever it is registered as (adaptive_kde_upper
+        # with adaptive_kde_power = 2, or adaptive_kde2_upper beside it in one run)
+        same = {k: v for k, v in info["params"].items() if k != "power"}
         twins = [
             o
             for o in adaptive
-            if h["estimator_info"][o]["estimator"] == info["estimator"]
-            and h["estimator_info"][o]["params"].get("power") == 2
+            if h["estimator_info"][o]["params"].get("power") == 2
+            and {k: v for k, v in h["estimator_info"][o]["params"].items() if k != "power"} == same
         ]
         if not twins:
             notes.append(f"{lab}: power 1 only, power 2 not run; a claim-3 result may be scale-confounded")

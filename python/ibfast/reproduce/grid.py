@@ -13,11 +13,13 @@ from dataclasses import dataclass, replace
 
 from ..experiment import Experiment, ExperimentConfig
 from ..experiment.schedule import log_spaced_epochs
-from ..sweep import Grid
+from ..sweep import Grid, Task
 
 PAPER_ACTIVATIONS = ("tanh", "relu", "elu", "softplus", "centred_softplus", "swish", "abs", "prelu")
 PAPER_L2 = (0.0, 0.015)
-PAPER_ESTIMATORS = ("ebab", "adaptive_kde_upper", "fixed_range", "kde_upper")
+# EBAB and adaptive KDE with the paper's power 1, power 2 beside it (scale invariant: the check
+# claim 3 needs), and the baselines of the earlier papers.
+PAPER_ESTIMATORS = ("ebab", "adaptive_kde_upper", "adaptive_kde2_upper", "fixed_range", "kde_upper")
 
 
 @dataclass(frozen=True)
@@ -73,33 +75,53 @@ class GridSpec:
 
 @dataclass(frozen=True)
 class Projection:
-    """Measured seconds per epoch of training and per recorded epoch of estimation, and the total."""
+    """What a grid will cost, from one pack measured as the runner will train it.
+
+    ``train_s_per_epoch`` and ``estimate_s_per_record`` are the probe pack's (``probe_seeds``
+    seeds in one model), measured after ``calibrated_at`` epochs of training: layers of a trained
+    network cluster, and the KDE costs 2-5x more on them than on the untrained network. Each pack
+    scales by its number of seeds (estimation is per seed; training nearly so). On a CPU the
+    estimation thread runs beside training and uses the kernels' threads, so the grid's estimation
+    adds up whatever the number of workers, while training (one thread a worker) divides among
+    them; on a GPU the two share the device and add up.
+    """
 
     train_s_per_epoch: float
     estimate_s_per_record: float
-    n_tasks: int
+    probe_seeds: int
+    pack_seeds: tuple[int, ...]
     epochs: int
     n_recorded: int
+    calibrated_at: int
+    workers: int = 0
     on_gpu: bool = False
 
     @property
-    def per_config_s(self) -> float:
-        train = self.epochs * self.train_s_per_epoch
-        estimate = self.n_recorded * self.estimate_s_per_record
-        # on a CPU the estimation thread runs beside training: the slower of the two decides; on a
-        # GPU the estimation is queued on the same device between the steps: they add up
-        return train + estimate if self.on_gpu else max(train, estimate)
+    def n_packs(self) -> int:
+        return len(self.pack_seeds)
+
+    @property
+    def train_total_s(self) -> float:
+        per_seed = self.epochs * self.train_s_per_epoch / self.probe_seeds
+        return per_seed * sum(self.pack_seeds) / max(1, self.workers)
+
+    @property
+    def estimate_total_s(self) -> float:
+        return self.n_recorded * self.estimate_s_per_record / self.probe_seeds * sum(self.pack_seeds)
 
     @property
     def total_s(self) -> float:
-        return self.n_tasks * self.per_config_s
+        if self.on_gpu:
+            return self.train_total_s + self.estimate_total_s
+        return max(self.train_total_s, self.estimate_total_s)
 
     def describe(self) -> str:
         return (
-            f"{self.n_tasks} tasks x {self.epochs} epochs ({self.n_recorded} recorded): "
-            f"training {self.train_s_per_epoch * 1e3:.1f} ms/epoch, estimation "
-            f"{self.estimate_s_per_record * 1e3:.0f} ms per recorded epoch (measured here on the "
-            f"untrained network; trained layers cluster and cost more) -> at least "
+            f"{sum(self.pack_seeds)} seed runs in {self.n_packs} packs x {self.epochs} epochs "
+            f"({self.n_recorded} recorded); measured on a pack of {self.probe_seeds} seeds after "
+            f"{self.calibrated_at} epochs of training: {self.train_s_per_epoch * 1e3:.1f} ms per epoch, "
+            f"{self.estimate_s_per_record * 1e3:.0f} ms per recorded epoch -> training "
+            f"{_hours(self.train_total_s)}, estimation {_hours(self.estimate_total_s)}: about "
             f"{_hours(self.total_s)} on this machine"
         )
 
@@ -108,15 +130,24 @@ def _hours(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
-def project(configs: Sequence[ExperimentConfig], calibration_epochs: int = 8) -> Projection:
-    """Time a few epochs of training and one recorded epoch of the first task
-    (``Experiment.record_now``), and scale to the grid (one process; with W workers on W free
-    cores, about 1/W of it)."""
-    c = configs[0]
-    probe = Experiment(replace(c, epochs=calibration_epochs, record_epochs=(calibration_epochs - 1,)))
-    probe.run()
+def project(tasks: Sequence[Task], *, pack_seeds: int = 80, workers: int = 0,
+            calibration_epochs: int = 300) -> Projection:
+    """Train the grid's first pack (as ``run_sweep`` will pack it) for ``calibration_epochs`` (at
+    most the grid's epochs), timing the training epochs after the first few, then time one
+    recorded epoch of the trained pack (``Experiment.record_now``); scale to every pack."""
+    from ..sweep.runner import make_packs
+
+    packs = make_packs(list(tasks), pack_seeds, workers)
+    first = [t.config for t in packs[0]]
+    c = first[0]
+    calib = max(2, min(calibration_epochs, c.epochs))
+    warm = max(1, calib // 10)  # the first epochs pay for allocation and warm-up
+    probe = Experiment([replace(m, epochs=calib, record_epochs=(0,)) for m in first])
+    seen: dict[int, float] = {}
+    probe.run(lambda done, total: seen.__setitem__(done, probe.timings.train_s))
+    train_s = (seen[calib] - seen[warm]) / (calib - warm)
     t0 = time.perf_counter()
-    probe.record_now(calibration_epochs)
+    probe.record_now(calib)
     estimate_s = time.perf_counter() - t0
     n_recorded = (
         len(c.record_epochs)
@@ -124,6 +155,6 @@ def project(configs: Sequence[ExperimentConfig], calibration_epochs: int = 8) ->
         else int(log_spaced_epochs(c.epochs, c.record_points).size)
     )
     return Projection(
-        probe.timings.train_s / calibration_epochs, estimate_s, len(configs), c.epochs, n_recorded,
-        on_gpu=c.device.startswith("cuda"),
+        train_s, estimate_s, len(probe.slots), tuple(sum(len(t.config.seeds) for t in p) for p in packs),
+        c.epochs, n_recorded, calib, workers, on_gpu=c.device.startswith("cuda"),
     )

@@ -21,7 +21,7 @@ import pandas as pd
 from ..analysis import across_seeds, all_claims, headline, mean_curve_compression
 from ..analysis.claims import CLAIMS
 from ..outputs import FolderOutputs, write_outputs
-from ..results import write_text_atomic
+from ..results import saturation_warnings, write_text_atomic
 
 TITLE = "ibfast reproduce: Chelombiev, Houghton & O'Donnell (ICLR 2019)"
 
@@ -123,6 +123,8 @@ def _saturation(d: ReportData) -> Section | None:
     info = d.claims.get("estimator_info", {})
     lines = [f"{label}: {i['saturated_runs']} saturated runs x layers ({'; '.join(i['saturated_cells'])})"
              for label, i in info.items() if i["saturated_runs"]]
+    # per recorded epoch (the results' saturated column), what ibfast run and reproduce also print
+    lines += saturation_warnings(d.folder.table)
     if not lines:
         return None
     return Section("Saturated estimates (unmeasurable, left out of every test)",

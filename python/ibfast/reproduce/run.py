@@ -33,7 +33,7 @@ def reproduce(
     grid = spec.grid() if isinstance(spec, GridSpec) else spec
     tasks = grid.tasks()
     configs = [t.config for t in tasks]
-    projection = project(configs)
+    projection = project(tasks, pack_seeds=pack_seeds, workers=0 if scheduler else workers)
     say(f"ibfast reproduce: {projection.describe()}")
     t0 = time.perf_counter()
     result = run_sweep(grid, out, workers=workers, scheduler=scheduler, progress=progress, outputs=False,
