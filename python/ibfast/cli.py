@@ -134,10 +134,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
         n_files = sum(len(paths) for paths in result.outputs.figures.values())
         figures = f" and figures/ ({n_files} files)" if n_files else ""
         print("  " + ", ".join(p.name for p in tables) + figures)
+    if result.table is not None:
+        _warn_saturated(result.table)
     if result.failed:
         print(f"failed tasks are in {result.out / 'failed'}/; the same command again retries them",
               file=sys.stderr)
     return min(len(result.failed), 100)
+
+
+def _warn_saturated(table: Any) -> None:
+    """One line on stderr per estimator and layer saturated in most recorded epochs of a run."""
+    from .results import saturation_warnings
+
+    for line in saturation_warnings(table):
+        print(line, file=sys.stderr)
 
 
 def _print_table(table: Any, full: Path) -> None:
@@ -202,6 +212,12 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     except RuntimeError as err:  # tasks failed: their tracebacks are in OUT/failed/
         print(f"ibfast reproduce: {err}", file=sys.stderr)
         return 1
+    try:
+        from .results import read_results
+
+        _warn_saturated(read_results(args.out))
+    except FileNotFoundError:  # no finished task wrote a table
+        pass
     for estimator, per_claim in claims["estimators"].items():
         for number, c in sorted(per_claim.items()):
             print(f"claim {number} [{estimator}]: {c['verdict']} - {c['claim']}")

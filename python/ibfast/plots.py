@@ -61,6 +61,7 @@ import pandas as pd
 
 from .analysis.fits import line_fit
 from .analysis.stats import RUN_MEASURES
+from .columns import LAYER_COLUMNS
 from .results import run_keys
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ COMPRESSION_VALUES = tuple(sorted(RUN_MEASURES))  # the per-run measures of ibfa
 MAX_VARIANTS = 12
 
 _PANEL_KEYS = ("activation", "l2")
-_LAYER_COLUMNS = ("layer", "width", "is_output")
+_LAYER_COLUMNS = LAYER_COLUMNS  # per-layer descriptors: never panel settings (ibfast.columns)
 _TIDY_REQUIRED = ("estimator", "activation", "l2", "seed", "epoch", "layer", "i_xt", "i_ty")
 _COMP_REQUIRED = ("estimator", "activation", "l2", "seed", "layer", "compression", "final_test_acc")
 _L2_COLOURS = ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:brown", "tab:olive")

@@ -22,7 +22,7 @@ from .columns import MEASUREMENTS, run_keys
 RESULTS_FILE = "results.parquet"
 _CONFIG_KEY = b"ibfast.configs"
 __all__ = ["MEASUREMENTS", "RESULTS_FILE", "read_configs", "read_results", "replace_atomically", "run_keys",
-           "write_atomic", "write_text_atomic"]
+           "saturation_warnings", "write_atomic", "write_text_atomic"]
 
 
 def write_atomic(df: pd.DataFrame, path: str | Path, configs: list[dict[str, Any]] | None = None) -> Path:
@@ -113,3 +113,32 @@ def __getattr__(name: str) -> Any:
                       stacklevel=2)
         return summary
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def saturation_warnings(df: pd.DataFrame) -> list[str]:
+    """One line per estimator and layer that is saturated (the ``saturated`` column: I(X;T) within
+    0.05 bit of log2 N) in most recorded epochs of at least one run: which estimator, layer, the
+    share of epochs of those runs, and what to try. A table without the column (a folder written
+    before it existed) gives none. Rows of a run are those that share every run key and the seed."""
+    if df.empty or "saturated" not in df.columns:
+        return []
+    sat = df["saturated"].astype("boolean").fillna(False).astype(bool)
+    keys = [c for c in run_keys(df) if c != "n_samples"]
+    share = sat.groupby([df[c] for c in [*keys, "seed"]], dropna=False, sort=False).mean()
+    every = share.rename("share").reset_index()
+    # the estimator's label: its name, with its parameters where the table has several variants
+    with_params = "estimator_params" in every.columns
+    n_params = df.groupby("estimator")["estimator_params"].nunique() if with_params else None
+    label_cols = ["estimator", *(["estimator_params"] if with_params else []), "layer"]
+    n_runs = every.groupby(label_cols, dropna=False).size()
+    lines = []
+    for key, g in every[every["share"] > 0.5].groupby(label_cols, dropna=False, sort=True):
+        name = str(key[0])
+        if n_params is not None and n_params.get(key[0], 1) > 1:
+            name += f" {key[1]}"
+        lines.append(
+            f"warning: {name}, layer {key[-1]}: I(X;T) saturated (within 0.05 bit of log2 N) in "
+            f"{g['share'].mean():.0%} of the recorded epochs of {len(g)} of {n_runs[key]} runs; it "
+            f"cannot show compression there: try another noise level or bin scale, or reduce the layer"
+        )
+    return lines

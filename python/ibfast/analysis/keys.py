@@ -11,6 +11,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from .._units import SATURATION_MARGIN_BITS
+
 
 @dataclass(frozen=True)
 class Keys:
@@ -32,7 +34,7 @@ class Keys:
     h_y: float = 1.0
     # A layer whose late I(X;T) (mean of the final window) is within this of the ceiling is
     # saturated: the estimator cannot see a drop there, so the run is unmeasurable.
-    saturation_margin: float = 0.05
+    saturation_margin: float = SATURATION_MARGIN_BITS  # 0.05 bit, set in ibfast._units
     # Claim 2: the between-seed sd of C (bits) that counts as "a lot".
     large_sd: float = 0.5
     # Bootstrap resamples and the seed of their generator (intervals are the same on every call).

@@ -24,6 +24,7 @@ layers (``ibfast.kernels`` adds ``alphas``: one layer under many noise levels).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from abc import ABC, abstractmethod
@@ -31,7 +32,7 @@ from collections.abc import Hashable, Sequence
 from typing import Any, ClassVar, NamedTuple
 
 from .._dispatch import Array, group_ids_like, intake
-from .._units import Units, check_units, from_nats
+from .._units import Units, check_units, from_nats, is_saturated
 from .result import MIResult
 
 
@@ -95,7 +96,7 @@ class Estimator(ABC):
     ) -> list[MIResult]:
         """Estimates for several layers over the same samples (e.g. every layer and seed of an epoch)."""
         xs, groups = _intake(Ts, labels, input_ids, device)
-        return self._estimate(xs, groups) if xs else []
+        return _saturation(self._estimate(xs, groups), groups) if xs else []
 
     # -- computing several estimators together (estimate_together) --------------------------------
     def _fusion_key(self) -> Hashable | None:
@@ -154,6 +155,17 @@ def _intake(
     return xs, groups
 
 
+def _saturation(results: list[MIResult], groups: list[Groups]) -> list[MIResult]:
+    """The results with ``saturated`` judged against the distinct inputs where input ids were
+    given (MIResult's own default counts the N samples, the ceiling without input ids)."""
+    out = []
+    for r, g in zip(results, groups, strict=True):
+        if g.input_ids is not None:
+            r = dataclasses.replace(r, saturated=is_saturated(r.i_xt, g.n_inputs, r.units))
+        out.append(r)
+    return out
+
+
 def estimate_together(
     estimators: Sequence[Estimator], Ts: Sequence[Any], labels: Any = None, *, input_ids: Any = None,
     device: str = "auto",
@@ -191,7 +203,7 @@ def estimate_together(
                 raise RuntimeError(f"{type(members[0]).__name__}._estimate_together returned "
                                    f"{len(results)} result lists for {len(ks)} estimators")
             for k, r in zip(ks, results, strict=True):
-                out[k] = r
+                out[k] = _saturation(r, groups)
     return [r if r is not None else [] for r in out]
 
 

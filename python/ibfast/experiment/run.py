@@ -309,7 +309,7 @@ class Experiment:
                     "_member": member, **self.run_columns[member],
                     "seed": seed, "epoch": epoch, "layer": k + 1, "width": layers[k].shape[2],
                     "is_output": k == len(layers) - 1, "estimator": name, "estimator_params": params,
-                    "i_xt": r.i_xt, "i_ty": r.i_ty, "h_t": r.h_t,
+                    "i_xt": r.i_xt, "i_ty": r.i_ty, "h_t": r.h_t, "saturated": bool(r.saturated),
                     "train_loss": float(metrics["train_loss"][s]),
                     "train_acc": float(metrics["train_acc"][s]),
                     "test_loss": float(metrics["test_loss"][s]),

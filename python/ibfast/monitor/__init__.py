@@ -5,8 +5,9 @@ Lightning callback (``InfoPlaneCallback``, needs ``pip install ibfast[lightning]
 
 from typing import Any
 
+from .._units import SATURATION_MARGIN_BITS
 from .capture import LayerInfo, recordable_layers
-from .recorder import DESCRIPTORS, SATURATION_MARGIN_BITS, InfoPlaneRecorder, Timings
+from .recorder import DESCRIPTORS, InfoPlaneRecorder, Timings
 from .reduce import AUTO_FLAT_MAX, AUTO_K, PCA, Flatten, GlobalAvgPool, RandomProjection, Reduction
 
 __all__ = [

@@ -36,12 +36,6 @@ try:  # the deprecated name stays until every caller moved (see ibfast.estimator
 except ImportError:
     from ..estimators import many_together as _together
 
-#: An estimate counts as saturated when I(X;T) >= log2(n distinct probe inputs) - this many bits
-#: (converted to the estimator's units). For binning, H(T) = log2 N - 2m/N bits when 2m of the N
-#: rows share a bin pairwise and the rest are alone: within 0.05 bit means at most 2.5% of the
-#: rows share a bin with another, i.e. the estimator sees (almost) every row as distinct and its
-#: number says only that. The same ceiling bounds the KDE estimates (log N of the mixture).
-SATURATION_MARGIN_BITS = 0.05
 
 #: The columns ``results`` keeps in its row index (not as columns): see ``InfoPlaneRecorder.results``.
 DESCRIPTORS = ("layer_name", "reduce", "d_raw", "d_used", "saturated")
@@ -333,14 +327,11 @@ class InfoPlaneRecorder:
         names = list(self.estimators)
         together = _together(list(self.estimators.values()), outputs, p.labels, input_ids=self.input_ids)
         n = p.labels.shape[0]
-        n_inputs = n if self.input_ids is None else int(np.unique(self.input_ids).size)
         rows = []
         for name, results in zip(names, together, strict=True):
             est = self.estimators[name]
             params = est.param_string()
             for k, r in enumerate(results):
-                ceiling = math.log2(n_inputs) if r.units == "bits" else math.log(n_inputs)
-                margin = SATURATION_MARGIN_BITS * (1.0 if r.units == "bits" else math.log(2.0))
                 reduction = self.reductions[k]
                 assert reduction is not None
                 rows.append({
@@ -351,7 +342,8 @@ class InfoPlaneRecorder:
                     "h_t": float(r.h_t), **metrics,
                     "layer_name": self.layers[k][1], "reduce": reduction.describe(),
                     "d_raw": int(math.prod(p.shapes[k])), "d_used": int(outputs[k].shape[1]),
-                    "saturated": bool(r.i_xt >= ceiling - margin),
+                    # I(X;T) within SATURATION_MARGIN_BITS of log(distinct probe inputs)
+                    "saturated": bool(r.saturated),
                 })
         self.timings.estimate_s += time.perf_counter() - t0
         return rows
