@@ -101,13 +101,12 @@ def run(epochs: int = 40, out: str | Path = "digits_plane.png", *, seed: int = 0
     paths: list[Path] = []
     for est in ESTIMATORS:
         paths += ibfast.plots.information_plane(df, est, out.with_name(f"{out.stem}_{est}.png"))
-    df.reset_index().to_csv(out.with_name(f"{out.stem}.csv"), index=False)
+    df.to_csv(out.with_name(f"{out.stem}.csv"), index=False)
     if verbose:
         t = rec.timings
         print(f"{time.perf_counter() - t0:.1f} s; {t.records} records: forward {t.forward_s:.2f} s, "
               f"reductions {t.reduce_s:.2f} s, estimation {t.estimate_s:.2f} s")
-        last = df.reset_index()
-        last = last[last["epoch"] == last["epoch"].max()]
+        last = df[df["epoch"] == df["epoch"].max()]
         print(last[["layer_name", "reduce", "d_raw", "d_used", "estimator", "i_xt", "i_ty", "saturated"]]
               .to_string(index=False))
         print("wrote", ", ".join(str(p) for p in paths))

@@ -97,7 +97,7 @@ def run(folder: str | Path, epochs: int = 20, *, train_size: int = 10000, probe_
     paths: list[Path] = []
     for est in ESTIMATORS:
         paths += ibfast.plots.information_plane(df, est, out.with_name(f"{out.stem}_{est}.png"))
-    df.reset_index().to_csv(out.with_name(f"{out.stem}.csv"), index=False)
+    df.to_csv(out.with_name(f"{out.stem}.csv"), index=False)
     if verbose:
         t = rec.timings
         print(f"{time.perf_counter() - t0:.1f} s; {t.records} records: forward {t.forward_s:.2f} s, "

@@ -84,7 +84,7 @@ def test_fidelity_with_the_experiment_layer_bit_for_bit() -> None:
         box["rec"].step(done - 1)
 
     df = exp.run(progress)
-    rec = box["rec"].results.reset_index()
+    rec = box["rec"].results
     assert len(rec) == len(df) == len(exp.record) * 6 * 2
     both = df.merge(rec, on=["epoch", "layer", "estimator"], suffixes=("_exp", "_rec"))
     assert len(both) == len(df)
@@ -140,7 +140,7 @@ def test_reductions_d_used_and_the_log2_n_ceiling(cnn: SmallCNN, digits) -> None
     rec = InfoPlaneRecorder(cnn, ["conv1", "act1", "conv2", "act2", "fc"], (x, y), reduce=reduce,
                             estimators=("ebab", "adaptive_kde_upper", "kde_upper"), batch_size=128)
     rec.record(0)
-    df = rec.results.reset_index()
+    df = rec.results
     per_layer = df.drop_duplicates("layer_name").set_index("layer_name")
     assert per_layer.loc["conv1", "d_raw"] == 8 * 8 * 8 and per_layer.loc["conv1", "d_used"] == 512
     assert per_layer.loc["act1", "d_used"] == 8 and per_layer.loc["act1", "reduce"] == "gap"
@@ -222,7 +222,7 @@ def test_amp_outputs_and_compiled_models(cnn: SmallCNN, digits) -> None:
     assert counter.frame_count == 1  # the compiled training step was not recompiled
     assert rec.last_matrices is not None
     assert all(a.dtype == np.float32 for a in rec.last_matrices)
-    df = rec.results.reset_index()
+    df = rec.results
     assert np.isfinite(df["i_xt"]).all() and len(df) == 2
 
 
@@ -244,7 +244,7 @@ def test_state_dict_round_trip_keeps_records_and_fitted_pca(cnn: SmallCNN, digit
     for epoch in range(3, 5):
         resumed.step(epoch)
         rec.step(epoch)
-    a, b = rec.results.reset_index(), resumed.results.reset_index()
+    a, b = rec.results, resumed.results
     assert list(a["epoch"]) == list(b["epoch"]) == [0, 2, 4]
     assert np.array_equal(a["i_xt"], b["i_xt"]) and a["train_loss"].iloc[0] == 0.5
     other = InfoPlaneRecorder(cnn, ["act2"], (x, y), **kwargs)
@@ -268,8 +268,12 @@ def test_background_estimation_gives_the_same_rows_in_order(cnn: SmallCNN, digit
 
 
 def test_plots_and_analysis_read_the_table_unchanged(cnn: SmallCNN, digits, tmp_path: Path) -> None:
+    import pandas as pd
+
     from ibfast.analysis import per_run
-    from ibfast.plots import information_plane, plane_data
+    from ibfast.analysis.claims import analysis_groups
+    from ibfast.columns import run_keys
+    from ibfast.plots import _tidy_settings, information_plane, plane_data
 
     x, y = digits
     opt = torch.optim.SGD(cnn.parameters(), lr=0.2)
@@ -280,17 +284,28 @@ def test_plots_and_analysis_read_the_table_unchanged(cnn: SmallCNN, digits, tmp_
         rec.step(epoch, train_loss=1.0 / (epoch + 1), train_acc=0.5, test_loss=1.0, test_acc=0.4)
     df = rec.results
     runs = per_run(df)
-    # one curve per layer and estimator: the descriptors (d_raw varies by layer, saturated by
-    # epoch) are in the index, so they split nothing
+    # one curve per layer and estimator: the descriptors are plain columns (d_raw varies by
+    # layer, saturated by epoch) and split nothing
+    assert {"layer_name", "reduce", "d_raw", "d_used", "saturated"} <= set(df.columns)
+    assert isinstance(df.index, pd.RangeIndex)
+    assert "saturated" not in run_keys(df)
+    assert not set(_tidy_settings(df)) & {"layer_name", "reduce", "d_raw", "d_used", "saturated"}
     assert len(runs) == 3 * 2 and not runs.duplicated(["layer", "estimator"]).any()
     assert set(runs["layer"]) == {1, 2, 3}
-    c1 = df.reset_index().query("layer_name == 'c1' and estimator == 'ebab'")["i_xt"].to_numpy()
+    c1 = df.query("layer_name == 'c1' and estimator == 'ebab'")["i_xt"].to_numpy()
     row = runs[(runs["layer"] == 1) & (runs["estimator"] == "ebab")].iloc[0]
     assert c1.min() <= row["peak"] <= c1.max()
     plane = plane_data(df, "adaptive_kde_upper")
     assert len(plane) == 3 * 4 and set(plane["layer"]) == {1, 2, 3}
     paths = information_plane(df, "ebab", tmp_path / "plane.png")
     assert paths[0].stat().st_size > 1000
+    # one analysis group per estimator: the layer descriptors do not split it
+    assert sorted(label for label, _ in analysis_groups(runs)) == ["adaptive_kde_upper", "ebab"]
+    # the same table written flat and read back plots and analyses alike
+    df.to_csv(tmp_path / "planes.csv", index=False)
+    back = pd.read_csv(tmp_path / "planes.csv")
+    assert len(per_run(back)) == len(runs)
+    assert len(plane_data(back, "adaptive_kde_upper")) == len(plane)
 
 
 # --------------------------------------------------------------------------------------------
@@ -404,7 +419,7 @@ def _load_example(name: str):
 def test_digits_cnn_example_end_to_end(tmp_path: Path) -> None:
     example = _load_example("digits_cnn")
     df, paths = example.run(epochs=4, out=tmp_path / "plane.png", points=4, verbose=False)
-    flat = df.reset_index()
+    flat = df
     assert sorted(flat["epoch"].unique()) == [0, 1, 3]  # log_spaced_epochs(4, 4)
     assert set(flat["layer_name"]) == {"conv1", "conv2", "fc1", "out"}
     conv = flat[flat["layer_name"].isin(["conv1", "conv2"])]
@@ -431,7 +446,7 @@ def test_mnist_idx_example_on_a_small_local_folder(tmp_path: Path) -> None:
     example = _load_example("mnist_idx")
     df, paths = example.run(folder, epochs=2, train_size=300, probe_size=150, out=tmp_path / "m.png",
                             verbose=False)
-    flat = df.reset_index()
+    flat = df
     assert set(flat["epoch"]) == {0, 1} and (flat.groupby("estimator").size() == 2 * 4).all()
     assert paths and all(p.exists() for p in paths)
 
@@ -454,7 +469,7 @@ def test_repeated_probe_inputs_with_input_ids_auto(cnn: SmallCNN, digits) -> Non
     rec = InfoPlaneRecorder(cnn, ["conv1"], twice, reduce="flatten", estimators=("ebab",), input_ids="auto")
     assert rec.input_ids is not None and np.array_equal(rec.input_ids[:400], rec.input_ids[400:])
     rec.record(0)
-    row = rec.results.reset_index().iloc[0]
+    row = rec.results.iloc[0]
     # every distinct input is its own bin: I(X;T) = H(T) = log2 400, the ceiling for 400 inputs
     assert row["i_xt"] == pytest.approx(math.log2(400), abs=1e-9) and row["saturated"]
     assert InfoPlaneRecorder(cnn, ["conv1"], digits, input_ids="auto").input_ids is None
@@ -474,7 +489,7 @@ def test_on_a_gpu_activations_stay_on_the_device(cuda_device, digits) -> None:
     on_cpu.record(0)
     on_gpu.record(0)
     assert on_gpu.last_matrices is not None and all(t.is_cuda for t in on_gpu.last_matrices)
-    a, b = on_cpu.results.reset_index(), on_gpu.results.reset_index()
+    a, b = on_cpu.results, on_gpu.results
     assert list(a["d_used"]) == list(b["d_used"])
     # the same layers to float rounding of the convolutions: the estimates agree closely
     assert np.allclose(a["i_xt"], b["i_xt"], atol=0.05) and np.allclose(a["i_ty"], b["i_ty"], atol=0.05)

@@ -73,7 +73,7 @@ def test_callback_records_in_trainer_fit_with_the_logged_metrics(data, tmp_path:
     cb = InfoPlaneCallback(LAYERS, probe, every=2, estimators=("ebab",))
     train, val = _loaders(data)
     _trainer(tmp_path, 5, [cb]).fit(module, train, val)
-    df = cb.results.reset_index()
+    df = cb.results
     assert sorted(df["epoch"].unique()) == [0, 2, 4]
     assert set(df["layer_name"]) == {"hidden", "out"} and len(df) == 3 * 2
     assert df[["train_loss", "train_acc", "test_loss", "test_acc"]].notna().all().all()
@@ -93,13 +93,13 @@ def test_resumed_run_keeps_its_records(data, tmp_path: Path) -> None:
     ckpt = pl.callbacks.ModelCheckpoint(dirpath=tmp_path / "ckpt", save_last=True)
     first = InfoPlaneCallback(LAYERS, probe, **kwargs)
     _trainer(tmp_path, 2, [first, ckpt]).fit(Digits(), train, val)
-    before = first.results.reset_index()
+    before = first.results
     assert sorted(before["epoch"].unique()) == [0, 1]
     pca = first.recorder.reductions[0].components.clone()
 
     resumed = InfoPlaneCallback(LAYERS, probe, **kwargs)
     _trainer(tmp_path, 4, [resumed]).fit(Digits(), train, val, ckpt_path=str(tmp_path / "ckpt" / "last.ckpt"))
-    after = resumed.results.reset_index()
+    after = resumed.results
     assert sorted(after["epoch"].unique()) == [0, 1, 3]  # epochs 0, 1 from the checkpoint; 3 new
     old = after[after["epoch"] <= 1].reset_index(drop=True)
     assert old.drop(columns=["train_loss", "train_acc", "test_loss", "test_acc"]).equals(

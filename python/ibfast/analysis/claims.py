@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..columns import LAYER_COLUMNS
 from .keys import KEYS, Keys
 from .stats import (
     CONTRADICTED,
@@ -66,7 +67,7 @@ SATURATING = ("tanh", "sigmoid", "softsign")
 # Estimators that are not adaptive: the papers Chelombiev et al. answer. Their verdicts are
 # reported, labelled as baselines.
 BASELINES = ("fixed_range", "bin_width", "kde_upper", "kde_lower")
-_LAYER = ("layer", "width", "is_output")
+_LAYER = LAYER_COLUMNS  # layer, width, is_output and the monitor's per-layer descriptors
 _CELL = ("activation", "l2", *_LAYER)
 
 

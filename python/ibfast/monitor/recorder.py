@@ -37,7 +37,9 @@ except ImportError:
     from ..estimators import many_together as _together
 
 
-#: The columns ``results`` keeps in its row index (not as columns): see ``InfoPlaneRecorder.results``.
+#: The monitor's own columns of ``results``: per-layer descriptors (the module's name, the
+#: reduction, the widths before and after it; ``ibfast.columns.LAYER_COLUMNS`` like ``width``)
+#: and the ``saturated`` flag (``ibfast.columns.FLAGS``). Plain columns: neither splits a run.
 DESCRIPTORS = ("layer_name", "reduce", "d_raw", "d_used", "saturated")
 _METRICS = ("train_loss", "train_acc", "test_loss", "test_acc")
 # the columns every row has after the setting columns (the experiment layer's, where they apply)
@@ -360,19 +362,16 @@ class InfoPlaneRecorder:
         """The tidy table: one row per epoch, layer and estimator, the columns of the experiment
         layer's table where they apply (``layer`` 1.. in the order of ``layers``, ``width`` = the
         estimated width; losses and accuracies as passed to ``step``, else NaN), the setting
-        columns, and the descriptors ``layer_name``, ``reduce``, ``d_raw``, ``d_used``,
-        ``saturated`` as the row index (a MultiIndex), not as columns: ibfast.results.run_keys
-        takes every column that is not a measurement for a run setting, so a column that varies by
-        layer would split the plots' planes per layer and one that varies by epoch would split
-        per_run's curves. ``results.reset_index()`` gives them as columns;
-        ``results.query("saturated")`` selects on them."""
+        columns, and the descriptors ``layer_name``, ``reduce``, ``d_raw``, ``d_used`` (layer
+        columns, ``ibfast.columns.LAYER_COLUMNS``, as ``width`` and ``is_output``: they never split
+        a figure's panels or a run) and ``saturated`` (a flag, ``ibfast.columns.FLAGS``: it varies
+        by epoch, so ``run_keys`` leaves it out). ``results.query("saturated")`` selects on it."""
         import pandas as pd
 
         self.flush()
         if not self._rows:
-            columns = [*self.settings, *_ROW_COLUMNS, *DESCRIPTORS]
-            return pd.DataFrame(columns=columns).set_index(list(DESCRIPTORS))
-        return pd.DataFrame(self._rows).set_index(list(DESCRIPTORS))
+            return pd.DataFrame(columns=[*self.settings, *_ROW_COLUMNS, *DESCRIPTORS])
+        return pd.DataFrame(self._rows)
 
     # -- checkpoints ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
