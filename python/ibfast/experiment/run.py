@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
 from .._backend import require_cuda
@@ -25,7 +26,7 @@ from ..models.optim import FlatAdam
 from .batches import BatchOrder
 from .checkpoint import Checkpoint
 from .config import ExperimentConfig
-from .from_config import build_estimators, load_dataset, repeated_input_ids, run_columns
+from .from_config import build_estimators, effective_split, load_dataset, repeated_input_ids, run_columns
 from .graphed import GraphedEpoch
 from .schedule import log_spaced_epochs
 from .train import cross_entropy, train_one_epoch
@@ -95,10 +96,11 @@ class Experiment:
                 raise ValueError(f"device {config.device!r} was asked for, but torch sees no CUDA device")
             require_cuda()  # fail now, not at the first recorded epoch
         self.estimators: dict[str, Estimator] = build_estimators(config)
-        self.run_columns = [run_columns(m, self.dataset) for m in members]
+        self.split = effective_split(config, self.dataset)
+        self.run_columns = [run_columns(m, self.dataset, self.split) for m in members]
         self.input_ids = repeated_input_ids(self.dataset.x)
         self.train_idx, self.test_idx = split_indices(
-            self.dataset.n_samples, config.train_fraction, self.protocol.shuffle_split, config.split_seed
+            self.dataset.n_samples, config.train_fraction, self.split, config.split_seed, self.dataset.y
         )
         if config.batch_size > self.train_idx.size:
             raise ValueError(
@@ -152,7 +154,6 @@ class Experiment:
         return that epoch's rows (labelled ``epoch``). The model is the trained one after
         ``run()``, else a freshly initialised one. Timing one call gives the cost of a recorded
         epoch (``ibfast reproduce``'s projection)."""
-        import pandas as pd
 
         if self.model is None:
             self.model = self.make_model()
@@ -166,7 +167,6 @@ class Experiment:
         return pd.DataFrame(rows).drop(columns="_member")
 
     def _run(self, progress: ProgressFn | None, checkpoint: Checkpoint | None) -> Any:
-        import pandas as pd
 
         threads_before = torch.get_num_threads()
         if self.config.torch_threads > 0:
@@ -200,7 +200,7 @@ class Experiment:
             flat, m, v, grad, t = saved["optimiser"]
             optimiser.restore((flat.to(device), m.to(device), v.to(device), grad.to(device), int(t)))
             batches.set_state(saved["batches"])
-            start, rows = int(saved["epoch"]), list(saved["rows"])
+            start, rows = int(saved["epoch"]), saved["rows"].to_dict("records")
         self.resumed_from = start
 
         graphed = self._graphed_epoch(model, optimiser, x_train, y_train, l2) if on_gpu else None
@@ -223,8 +223,9 @@ class Experiment:
                     for fut in pending:  # the rows of every epoch so far belong in the checkpoint
                         rows.extend(fut.result())
                     pending.clear()
+                    # the rows as one table: a list of dicts pickles every key again, ~10x larger
                     checkpoint.save({"epoch": epoch + 1, "optimiser": optimiser.snapshot(),
-                                     "batches": batches.state(), "rows": rows})
+                                     "batches": batches.state(), "rows": pd.DataFrame(rows)})
                 if progress is not None:
                     progress(epoch + 1, c.epochs)
             t2 = time.perf_counter()
