@@ -53,7 +53,8 @@ def test_protocols_resolve_every_item_and_single_keys_override():
         ({"batch_order": "random"}, ValueError, "batch_order must be one of"),
         ({"record_timing": "during"}, ValueError, "record_timing must be one of"),
         ({"init_gain": "he"}, ValueError, "init_gain must be one of"),
-        ({"shuffle_split": "yes"}, TypeError, "shuffle_split must be a bool"),
+        ({"shuffle_split": "yes"}, ValueError, "shuffle_split must be True, False or 'stratified'"),
+        ({"shuffle_split": 1}, TypeError, "shuffle_split must be a bool or 'stratified'"),
         ({"protocol": 1}, TypeError, "protocol must be a str"),
     ],
 )

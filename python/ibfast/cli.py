@@ -271,6 +271,9 @@ def _grid_options() -> argparse.ArgumentParser:
                        help="the first 80%% train, the rest test (authors, IDNNs)")
     split.add_argument("--shuffled-split", dest="shuffle_split", action="store_true", default=None,
                        help="a seeded shuffled 80/20 split (Saxe et al.)")
+    split.add_argument("--stratified-split", dest="shuffle_split", action="store_const", const="stratified",
+                       default=None, help="a seeded 80/20 split of each class (default for data other "
+                       "than the 12-bit task)")
     c.add_argument("--adaptive-kde-power", type=int, choices=(1, 2),
                    help="adaptive KDE noise: 1: s2 = c max|T| (the paper's wording), 2: (c max|T|)^2")
     c.add_argument("--device", help="cpu or cuda[:index] " + _default("device"))

@@ -25,7 +25,7 @@ class ProtocolItems(NamedTuple):
 
     init_gain: str
     batch_order: str
-    shuffle_split: bool
+    shuffle_split: bool | str  # False, True or "stratified" (see protocol_defaults)
     record_timing: str
 
 
@@ -35,6 +35,16 @@ PROTOCOLS: dict[str, ProtocolItems] = {
     "authors": ProtocolItems("authors", "fixed", False, "before"),
     "ibfast": ProtocolItems("ibfast", "per_seed", True, "after"),
 }
+
+
+def protocol_defaults(protocol: str, data: str) -> ProtocolItems:
+    """The items a protocol gives a configuration on ``data``: PROTOCOLS[protocol], but for data
+    other than the 12-bit task the split is "stratified" (each class split train_fraction /
+    rest, shuffled with split_seed): the protocols' ordered split leaves whole classes out of
+    the test part of class-sorted data (digits, MNIST sorted by label). The 12-bit task keeps
+    its protocol's split, so its configurations (and their sweep task ids) are unchanged."""
+    items = PROTOCOLS[one_of(protocol, "protocol", tuple(PROTOCOLS))]
+    return items if data == "twelve_bit" else items._replace(shuffle_split="stratified")
 
 
 @dataclass
@@ -47,7 +57,8 @@ class ExperimentConfig:
     layers' gain, the same contiguous batches every epoch, unshuffled split, activity recorded
     before each recorded epoch's updates) and estimated with EBAB and adaptive KDE (upper).
     ``init_gain``, ``batch_order``, ``shuffle_split`` and ``record_timing`` left at None follow
-    the protocol; set one to vary it alone. ``None`` for ``noise_variance`` and ``bin_width``
+    the protocol; set one to vary it alone (on data other than the 12-bit task the split
+    defaults to "stratified" under either protocol). ``None`` for ``noise_variance`` and ``bin_width``
     means the literature's value for the data (1e-3 and 0.07 for the 12-bit task, 1e-1 and 0.5
     otherwise).
     """
@@ -69,7 +80,9 @@ class ExperimentConfig:
     batch_seed: int = 0                # the generator of "shared_shuffle"
     record_timing: str | None = None   # "before" (epoch 0 = untrained) or "after" epoch e's updates
     train_fraction: float = 0.8
-    shuffle_split: bool | None = None  # False: the first 80% train (the authors'); True: shuffled
+    # False: the first 80% train (the authors'); True: shuffled; "stratified": per class. None:
+    # the protocol's (12-bit task) or "stratified" (other data; see protocol_defaults)
+    shuffle_split: bool | str | None = None
     split_seed: int = 0
     record_points: int = 400           # log-spaced points before de-duplication (274 for 8000)
     record_epochs: tuple[int, ...] | None = None  # explicit 0-based epochs instead
@@ -83,7 +96,11 @@ class ExperimentConfig:
     torch_threads: int = 1             # tiny matmuls run fastest on one thread; estimation uses the rest
 
     def __post_init__(self) -> None:
-        for key, value in PROTOCOLS[one_of(self.protocol, "protocol", tuple(PROTOCOLS))]._asdict().items():
+        # Whether the split came from the protocol (not a field: it never enters a task's id).
+        # Experiment(config, dataset) then gives a user's data set the stratified split.
+        self.split_from_protocol = self.shuffle_split is None
+        one_of(self.data, "data", DATA_NAMES)
+        for key, value in protocol_defaults(self.protocol, self.data)._asdict().items():
             if getattr(self, key) is None:
                 setattr(self, key, value)
         self.hidden = tuple(int(h) for h in self.hidden)
@@ -119,9 +136,15 @@ class ExperimentConfig:
         one_of(self.batch_order, "batch_order", BATCH_ORDERS)
         integer(self.batch_seed, "batch_seed")
         one_of(self.record_timing, "record_timing", RECORD_TIMINGS)
-        for name in ("shuffle_split", "l2_on_activation_params"):
-            if not isinstance(getattr(self, name), bool):
-                raise TypeError(f"{name} must be a bool, got {type(getattr(self, name)).__name__}")
+        if not isinstance(self.l2_on_activation_params, bool):
+            raise TypeError(f"l2_on_activation_params must be a bool, got "
+                            f"{type(self.l2_on_activation_params).__name__}")
+        if not isinstance(self.shuffle_split, bool) and self.shuffle_split != "stratified":
+            if isinstance(self.shuffle_split, str):
+                raise ValueError(f"shuffle_split must be True, False or 'stratified', "
+                                 f"got {self.shuffle_split!r}")
+            raise TypeError(f"shuffle_split must be a bool or 'stratified', "
+                            f"got {type(self.shuffle_split).__name__}")
         open_unit_interval(self.train_fraction, "train_fraction")
         check_estimator_names(self.estimators)
         self.estimator_settings()  # the estimator keys' own checks (e.g. adaptive_kde_power)
@@ -147,7 +170,8 @@ class ExperimentConfig:
 
     def protocol_label(self) -> str:
         """The protocol every item of which this configuration follows, or "custom"."""
-        return self.protocol if self.protocol_items() == PROTOCOLS[self.protocol] else "custom"
+        following = self.protocol_items() == protocol_defaults(self.protocol, self.data)
+        return self.protocol if following else "custom"
 
     def estimator_settings(self) -> EstimatorSettings:
         """The estimator keys, with the literature's defaults for this data set filled in."""

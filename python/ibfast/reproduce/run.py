@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..data.dataset import split_name
 from ..experiment import ExperimentConfig
 from ..sweep import Grid, SweepResult, run_sweep
 from .grid import GridSpec, Projection, project
@@ -67,7 +68,7 @@ def describe_run(configs: list[ExperimentConfig], result: SweepResult, wall: flo
     hidden = "-".join(map(str, c.hidden))
     return [
         f"Data: {data}. Network {hidden} hidden, Adam lr {c.lr:g}, batch {c.batch_size}, protocol "
-        f"{c.protocol_label()} (split {'shuffled' if c.shuffle_split else 'ordered'}, batch order "
+        f"{c.protocol_label()} (split {split_name(c.shuffle_split)}, batch order "
         f"{c.batch_order}, activity recorded {c.record_timing} each recorded epoch's updates, init gain "
         f"{c.init_gain}).",
         f"Grid: activations {', '.join(activations)}; L2 {', '.join(f'{p:g}' for p in l2s)}; "
