@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,27 +38,100 @@ class SweepResult:
     outputs: FolderOutputs | None = None
 
 
-class _Progress:
-    """One bar over the whole grid, in epochs: tasks already done count as finished."""
+#: What a recorded epoch costs in plain training epochs, until the run has measured it: training
+#: one epoch of the 12-bit task is a few ms, estimating its layers (every seed, five estimators)
+#: tens to hundreds of ms, so 20 is a middle guess. The bar re-learns it from the measured pace.
+RECORDED_EPOCH_WEIGHT = 20.0
 
-    def __init__(self, tasks: list[Task], done: set[str], enabled: bool) -> None:
+
+def _recorded_epochs(config: ExperimentConfig) -> frozenset[int]:
+    """The epochs a configuration records (as Experiment schedules them)."""
+    from ..experiment.schedule import log_spaced_epochs
+
+    if config.record_epochs is not None:
+        return frozenset(int(e) for e in config.record_epochs)
+    return frozenset(int(e) for e in log_spaced_epochs(config.epochs, config.record_points))
+
+
+class _Progress:
+    """One bar over the whole grid, in epoch costs: a plain epoch counts 1 and a recorded epoch
+    ``weight`` (estimation costs far more than a training epoch, and log-spaced records crowd the
+    early epochs: counting epochs alone made the ETA of such a run several times off). Tasks
+    already done count as finished. ``weight`` starts at RECORDED_EPOCH_WEIGHT and is then fitted
+    to the pace: each report of a task covers p plain and r recorded epochs in dt seconds, and the
+    least-squares fit of dt = a p + b r over the reports gives weight = b / a."""
+
+    def __init__(self, tasks: list[Task], done: set[str], enabled: bool,
+                 weight: float = RECORDED_EPOCH_WEIGHT, clock: Callable[[], float] = time.monotonic) -> None:
         self.epochs = {t.task_id: t.config.epochs for t in tasks}
+        self.recorded = {t.task_id: _recorded_epochs(t.config) for t in tasks}
         self.seen = {tid: (self.epochs[tid] if tid in done else 0) for tid in self.epochs}
+        self.weight = float(weight)
+        self.clock = clock
+        self._last: dict[str, float] = {}  # each task's time of its last report
+        self._sums = [0.0] * 5  # sum p^2, p r, r^2, p dt, r dt: the normal equations
         self.lock = threading.Lock()
         self.bar: Any = None
         if enabled:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=sum(self.epochs.values()), initial=sum(self.seen.values()), unit="ep",
-                            desc=f"{len(done)}/{len(tasks)} tasks", file=sys.stderr)
+            self.bar = tqdm(total=self.total(), initial=self.done(), unit="ep",
+                            desc=f"{len(done)}/{len(tasks)} tasks", file=sys.stderr,
+                            bar_format="{l_bar}{bar}| {percentage:3.0f}% [{elapsed}<{remaining}]")
         self.n_done, self.n_tasks = len(done), len(tasks)
+
+    def _split(self, tid: str, lo: int, hi: int) -> tuple[int, int]:
+        """(plain, recorded) epochs among epochs lo..hi-1 of task ``tid``."""
+        r = sum(1 for e in self.recorded.get(tid, ()) if lo <= e < hi)
+        return hi - lo - r, r
+
+    def cost(self, tid: str, upto: int) -> float:
+        """The cost of task ``tid``'s first ``upto`` epochs."""
+        plain, rec = self._split(tid, 0, upto)
+        return plain + self.weight * rec
+
+    def total(self) -> float:
+        return sum(self.cost(tid, n) for tid, n in self.epochs.items())
+
+    def done(self) -> float:
+        return sum(self.cost(tid, n) for tid, n in self.seen.items())
 
     def epochs_done(self, tid: str, n: int) -> None:
         with self.lock:
-            step = max(0, min(n, self.epochs.get(tid, 0)) - self.seen.get(tid, 0))
-            self.seen[tid] = self.seen.get(tid, 0) + step
-            if self.bar is not None and step:
-                self.bar.update(step)
+            now = self.clock()
+            before = self.seen.get(tid, 0)
+            n = max(before, min(n, self.epochs.get(tid, 0)))
+            if n == before:
+                return
+            plain, rec = self._split(tid, before, n)
+            self.seen[tid] = n
+            # the first report's interval includes the setup: not a pace
+            rescaled = tid in self._last and self._learn(plain, rec, now - self._last[tid])
+            self._last[tid] = now
+            if self.bar is not None and not rescaled:  # a rescaled bar already counts this report
+                self.bar.update(plain + self.weight * rec)
+
+    def _learn(self, plain: int, rec: int, dt: float) -> bool:
+        """Add a report to the fit; True when the weight changed (and the bar was rescaled)."""
+        s = self._sums
+        for k, v in enumerate((plain * plain, plain * rec, rec * rec, plain * dt, rec * dt)):
+            s[k] += v
+        det = s[0] * s[2] - s[1] * s[1]
+        if det <= 1e-9 * max(s[0] * s[2], 1.0):
+            return False  # every report so far had the same mix: a and b are not yet separable
+        a = (s[3] * s[2] - s[4] * s[1]) / det
+        b = (s[0] * s[4] - s[1] * s[3]) / det
+        if a <= 0 or b <= 0:
+            return False
+        weight = min(max(b / a, 1.0), 1e4)
+        if abs(weight - self.weight) > 0.1 * self.weight:  # rescale the bar only on a real change
+            self.weight = weight
+            if self.bar is not None:
+                self.bar.total = self.total()
+                self.bar.n = self.done()
+                self.bar.refresh()
+            return True
+        return False
 
     def task_done(self, tid: str) -> None:
         self.epochs_done(tid, self.epochs.get(tid, 0))
