@@ -353,3 +353,52 @@ def test_saturated_runs_are_hollow_and_out_of_the_box(comp):
         want = np.sort(c.loc[(c["activation"] == act) & c["saturated"], "compression"])
         np.testing.assert_allclose(got, want)
         assert len(ax.patches) == len(LAYERS) * len(L2S)  # boxes of the 2 measured seeds remain
+
+
+def _wide_comp(n_activations: int = 6, n_layers: int = 6) -> pd.DataFrame:
+    """The compression table with six activations and six layers (the grid's shape)."""
+    base = comp_table(estimators=("ebab",))
+    base = base[(base["layer"] == 1) & (base["activation"] == ACTIVATIONS[0])]
+    parts = []
+    for a in range(n_activations):
+        for layer in range(1, n_layers + 1):
+            part = base.copy()
+            part["activation"] = f"{base['activation'].iloc[0]}{a}"
+            part["layer"] = layer
+            part["is_output"] = layer == n_layers
+            part["compression"] = part["compression"] + 0.1 * layer
+            parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_wide_figures_wrap_into_a_grid():
+    comp6 = _wide_comp()
+    for make in (plots._compression_figure, plots._accuracy_figure):
+        fig = make(comp6, "ebab")
+        w, h = fig.get_size_inches()
+        drawn = [ax for ax in fig.axes if ax.axison and ax.get_title()]
+        assert len(drawn) == 6  # six activations / six layers, none lost
+        assert w / h < 3, (make.__name__, w, h)  # a row of six was 9.9 (compression) and 6.8 (accuracy)
+        columns = {round(ax.get_position().x0, 3) for ax in drawn}
+        assert len(columns) <= 3
+        plt.close(fig)
+    # a narrow table keeps its single row
+    fig = plots._accuracy_figure(comp_table(), "ebab")
+    assert len({round(ax.get_position().y0, 3) for ax in fig.axes if ax.axison}) == 1
+    plt.close(fig)
+
+
+def test_layer_labels_at_one_point_are_stacked(df):
+    # layers 1 and 2 both saturated: they end at the same point of the plane
+    one = df[(df["estimator"] == "ebab") & (df["activation"] == "tanh") & (df["l2"] == 0.0)].copy()
+    last = one["epoch"] == one["epoch"].max()
+    one.loc[last & (one["layer"] < 3), ["i_xt", "i_ty"]] = (12.0, 1.0)
+    fig = plots._plane_figure(one, "ebab")
+    ax = next(a for a in fig.axes if a.texts)
+    labels = {t.get_text(): t for t in ax.texts}
+    one_xy, two_xy = labels["1"].xy, labels["2"].xy
+    assert one_xy == pytest.approx(two_xy)  # the same point
+    assert labels["1"].xyann != labels["2"].xyann  # but not the same place for the text
+    assert abs(labels["2"].xyann[1] - labels["1"].xyann[1]) >= 8
+    assert labels["3 (out)"].xyann == (4, 3)  # a label alone stays where it was
+    plt.close(fig)

@@ -94,6 +94,10 @@ _L2_MARKERS = ("o", "^", "s", "D", "v", "P")
 _BAND_ALPHA = 0.18
 _SPREAD_MARKS = 10  # epochs per layer that show the seed spread in the information plane
 _MAX_COLUMNS = 4  # information-plane panels per row when activations and L2 values do not cross
+_WRAP_COLUMNS = 3  # compression and accuracy panels per row: wrapped into a grid beyond that
+_MAX_ASPECT = 4.0  # width / height at most this where fewer columns allow it (a single row of 3: 3.6)
+_LABEL_STEP = 9  # points between stacked layer labels on the plane
+_NEAR_X, _NEAR_Y = 0.35, 0.06  # bits: last points this close share a label position (8 pt font)
 _Share = bool | Literal["none", "all", "row", "col"]
 
 
@@ -240,6 +244,7 @@ def _plane_figure(df: pd.DataFrame, estimator: str) -> Figure:
                 ax.set_axis_off()
                 continue
             label, activation, l2, panel = row[c]
+            ends: list[tuple[float, float]] = []  # the labelled last points of this panel
             for layer, g in panel.groupby("layer", sort=True):
                 g = g.sort_values("epoch")
                 colour = _layer_colour(int(layer))
@@ -254,8 +259,12 @@ def _plane_figure(df: pd.DataFrame, estimator: str) -> Figure:
                 ax.plot(x, y, color=colour, lw=1.0, zorder=2, label=_layer_label(g))
                 ax.scatter(x, y, c=g["epoch"].to_numpy() + 1, cmap=cmap, norm=norm, s=10,
                            edgecolors="none", zorder=3)
-                ax.annotate(_layer_tag(g), (x[-1], y[-1]), xytext=(4, 3), textcoords="offset points",
-                            color=colour, fontsize=8, fontweight="bold", zorder=4)
+                # layers ending at (nearly) one point (e.g. all saturated at (log2 N, H(Y))) get
+                # their labels stacked, else they print over each other
+                stack = _near(ends, x[-1], y[-1])
+                ends.append((float(x[-1]), float(y[-1])))
+                ax.annotate(_layer_tag(g), (x[-1], y[-1]), xytext=(4, 3 + _LABEL_STEP * stack),
+                            textcoords="offset points", color=colour, fontsize=8, fontweight="bold", zorder=4)
             ax.set_title(_join(f"{activation}, L2 = {l2:g}", f"{estimator}, {_seeds(panel)}", label),
                          fontsize=9)
             ax.grid(alpha=0.3)
@@ -313,12 +322,17 @@ def _compression_figure(comp: pd.DataFrame, estimator: str) -> Figure:
     step = 0.8 / len(l2s)
     rng = np.random.default_rng(0)  # the same jitter every time
     n_layers = max(int(frame["layer"].nunique()) for _, frame in variants)
-    fig, axes = _grid(len(variants), len(activations), max(3.2, 0.75 * n_layers * len(l2s) + 1.2), 3.6,
-                      sharex=False, sharey=True, extra_width=1.2)
-    for r, (label, frame) in enumerate(variants):
+    width, height, extra = max(3.2, 0.75 * n_layers * len(l2s) + 1.2), 3.6, 1.2
+    # the activations of each variant wrapped into rows (a row of six was 4770 x 540 px)
+    ncols = _wrap_columns(len(activations), len(variants), width, height, extra)
+    rows = [(label, frame, activations[i:i + ncols]) for label, frame in variants
+            for i in range(0, len(activations), ncols)]
+    fig, axes = _grid(len(rows), ncols, width, height, sharex=False, sharey=True, extra_width=extra)
+    for r, (label, frame, row_activations) in enumerate(rows):
         layers = sorted(frame["layer"].unique())
-        for c, activation in enumerate(activations):
+        for c in range(ncols):
             ax = axes[r][c]
+            activation = row_activations[c] if c < len(row_activations) else None
             panel = frame[frame["activation"] == activation]
             if panel.empty:
                 ax.set_axis_off()
@@ -354,7 +368,7 @@ def _compression_figure(comp: pd.DataFrame, estimator: str) -> Figure:
             ax.set_xlim(-0.6, len(layers) - 0.4)
             ax.set_xlabel("layer")
             ax.set_ylabel("compression [bits]")
-            ax.set_title(_join(activation, f"{estimator}, {_seeds(panel)}", label), fontsize=9)
+            ax.set_title(_join(str(activation), f"{estimator}, {_seeds(panel)}", label), fontsize=9)
             ax.grid(alpha=0.3, axis="y")
     fig.legend([Patch(facecolor=colours[l2], alpha=0.5, edgecolor=colours[l2]) for l2 in l2s],
                [f"L2 = {l2:g}" for l2 in l2s], loc="outside right upper", fontsize=8,
@@ -374,10 +388,15 @@ def _accuracy_figure(comp: pd.DataFrame, estimator: str) -> Figure:
     act_colours = {a: f"C{i % 10}" for i, a in enumerate(activations)}
     l2s = sorted(sub["l2"].unique())
     markers = {l2: _L2_MARKERS[i % len(_L2_MARKERS)] for i, l2 in enumerate(l2s)}
-    n_cols = max(int(frame["layer"].nunique()) for _, frame in variants)
-    fig, axes = _grid(len(variants), n_cols, 3.4, 3.2, sharex=True, sharey=False, extra_width=1.4)
-    for r, (label, frame) in enumerate(variants):
+    n_layers = max(int(frame["layer"].nunique()) for _, frame in variants)
+    # each variant's layers wrapped into rows (a row of six was 3270 x 480 px)
+    n_cols = _wrap_columns(n_layers, len(variants), 3.4, 3.2, 1.4)
+    rows = []
+    for label, frame in variants:
         layers = sorted(frame["layer"].unique())
+        rows += [(label, frame, layers[i:i + n_cols]) for i in range(0, len(layers), n_cols)]
+    fig, axes = _grid(len(rows), n_cols, 3.4, 3.2, sharex=True, sharey=False, extra_width=1.4)
+    for r, (label, frame, layers) in enumerate(rows):
         for c in range(n_cols):
             ax = axes[r][c]
             if c >= len(layers):
@@ -532,6 +551,23 @@ def _outer_labels(axes: list[list[Axes]], xlabel: str, ylabel: str) -> None:
         drawn = [ax for ax in row if ax.axison]
         if drawn:
             drawn[0].set_ylabel(ylabel)
+
+
+def _wrap_columns(n_panels: int, n_variants: int, width: float, height: float, extra: float) -> int:
+    """Panels per row for ``n_panels`` panels of each of ``n_variants`` variants: at most
+    _WRAP_COLUMNS, and fewer while the figure would be wider than _MAX_ASPECT times its height."""
+    ncols = max(1, min(_WRAP_COLUMNS, n_panels))
+    while ncols > 1:
+        nrows = n_variants * -(-n_panels // ncols)
+        if (width * ncols + extra) / (height * nrows) <= _MAX_ASPECT:
+            break
+        ncols -= 1
+    return ncols
+
+
+def _near(points: list[tuple[float, float]], x: float, y: float) -> int:
+    """How many of ``points`` lie within label distance of (x, y) (bits): the stacking slot."""
+    return sum(1 for px, py in points if abs(px - x) < _NEAR_X and abs(py - y) < _NEAR_Y)
 
 
 def _grid(
