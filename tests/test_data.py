@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import VAR_U_PATH
+from conftest import VAR_U_MISSING, VAR_U_PATH
 
 pytest.importorskip("torch")
 from ibfast.data import (
@@ -64,7 +64,7 @@ def test_generator_labels_are_rotation_invariant():
     np.testing.assert_array_equal(d.y[index], d.y)
 
 
-@pytest.mark.skipif(not VAR_U_PATH.is_file(), reason="the 12-bit var_u.mat is not beside the repository")
+@pytest.mark.skipif(not VAR_U_PATH.is_file(), reason=VAR_U_MISSING)
 def test_var_u_loader_checks_hash_and_shape(tmp_path):
     d = load_var_u(VAR_U_PATH)
     assert d.x.shape == (4096, 12) and d.y.shape == (4096,)

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import VAR_U_PATH
+from conftest import VAR_U_MISSING, VAR_U_PATH
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("pandas")
@@ -222,7 +222,7 @@ def test_prelu_slopes_train_and_l2_leaves_them_alone_unless_asked():
 # ---- var_u.mat with the faithful protocol -----------------------------------------------------------
 
 
-@pytest.mark.skipif(not VAR_U_PATH.is_file(), reason="needs the 12-bit var_u.mat beside the repository")
+@pytest.mark.skipif(not VAR_U_PATH.is_file(), reason=VAR_U_MISSING)
 def test_var_u_tanh_run_under_the_authors_protocol():
     cfg = ExperimentConfig(data_path=str(VAR_U_PATH), activation="tanh", seeds=(0, 1), epochs=300,
                            record_points=30)
