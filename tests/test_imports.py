@@ -93,3 +93,22 @@ def test_the_walker_sees_lazy_imports_and_finds_a_planted_cycle():
 def test_the_package_import_graph_has_no_cycle():
     cycle = find_cycle(import_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_ibfast_monitor_is_imported_on_first_use():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ibfast\n"
+        "assert 'ibfast.monitor' not in sys.modules and 'torch' not in sys.modules\n"
+        "m = ibfast.monitor\n"
+        "assert m is sys.modules['ibfast.monitor'] and m.InfoPlaneRecorder.__name__ == 'InfoPlaneRecorder'\n"
+        "from ibfast import monitor\n"
+        "assert monitor is m and ibfast.monitor is m\n"
+        "from ibfast import *  # the star import stays light: monitor is not in __all__\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    # the lazy import is an edge of the graph the cycle test walks
+    assert "ibfast.monitor" in import_graph()["ibfast"]
+

@@ -33,6 +33,15 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """The renamed classes' old names (``KDEBase``, ``BinWidth``) and the registry plumbing
-    ``ibfast`` exported before, for one more release, with a DeprecationWarning."""
+    """``ibfast.monitor`` on first use (it imports torch: ``import ibfast`` stays light), and the
+    renamed classes' old names (``KDEBase``, ``BinWidth``) and the registry plumbing ``ibfast``
+    exported before, for one more release, with a DeprecationWarning."""
+    if name == "monitor":
+        # importing the subpackage binds ibfast.monitor, so later lookups do not come here;
+        # ``from . import monitor`` would (its hasattr check calls this function again)
+        import sys
+
+        from .monitor import InfoPlaneRecorder  # noqa: F401
+
+        return sys.modules[f"{__name__}.monitor"]
     return deprecated_attribute(__name__, name, {**RENAMED, **UNEXPORTED})
