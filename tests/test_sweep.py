@@ -53,8 +53,9 @@ def test_a_task_equals_the_same_experiment_run_directly(tmp_path):
 
 
 def test_two_local_workers_give_the_rows_of_the_in_process_sweep(tmp_path):
-    here = run_sweep(_grid(), tmp_path / "here", plots=False)
-    workers = run_sweep(_grid(), tmp_path / "workers", workers=2, plots=False)
+    # unpacked: with two workers packs are cut per worker, which changes float rounding only
+    here = run_sweep(_grid(), tmp_path / "here", plots=False, pack_seeds=0)
+    workers = run_sweep(_grid(), tmp_path / "workers", workers=2, plots=False, pack_seeds=0)
     assert len(workers.finished) == 8 and not workers.failed
     pd.testing.assert_frame_equal(_sorted(here.table), _sorted(workers.table))
     assert len(list((tmp_path / "workers" / "runs").glob("*.parquet"))) == 8
