@@ -127,11 +127,13 @@ def test_label_values_do_not_matter(name):
         np.array([7, -3, 100, 0])[y],
         np.array([2**40, -(2**50), 3, 2**62])[y],  # beyond int32
         names[y],
-        (y * 0.5).astype(np.float64),
+        (y * 2.0 - 3.0).astype(np.float64),  # integer-valued floats are class labels too
         [int(v) for v in y],
     )
     for relabelled in relabellings:
         _permuted_equal(base, est(T, relabelled), 1e-12, 1e-12)
+    with pytest.raises(ValueError, match="labels"):  # non-integer floats are no classes (issue 19)
+        est(T, (y * 0.5).astype(np.float64))
     # and a label that splits no further (labels constant) gives I(T;Y) = 0
     assert est(T, np.zeros(400, dtype=int)).i_ty == pytest.approx(0.0, abs=1e-9)
 
