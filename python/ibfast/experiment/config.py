@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from .._params import integer, non_negative_finite, one_of, open_unit_interval, positive_finite, positive_int
 from ..estimators.kde import check_power
 from ..estimators.registry import EstimatorSettings, check_estimator_names
@@ -14,6 +16,7 @@ from ..models import activations
 from ..models.activations import check_init_gain_rule
 from ..plugins import load_plugins
 from .batches import BATCH_ORDERS
+from .schedule import log_spaced_epochs
 
 DATA_NAMES = ("twelve_bit", "digits", "mnist")
 RECORD_TIMINGS = ("before", "after")
@@ -163,6 +166,13 @@ class ExperimentConfig:
             value = getattr(self, name)
             if value is not None:
                 setattr(self, name, float(value))
+
+    def recorded_epochs(self) -> np.ndarray:
+        """The 0-based epochs this configuration records, sorted and distinct: ``record_epochs``
+        if given, else ``record_points`` log-spaced points of ``epochs`` (274 of 8000)."""
+        if self.record_epochs is not None:
+            return np.array(sorted(set(self.record_epochs)), dtype=np.int64)
+        return log_spaced_epochs(self.epochs, self.record_points)
 
     def protocol_items(self) -> ProtocolItems:
         """The protocol items this configuration trains by (None keys resolved)."""

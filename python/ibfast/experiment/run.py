@@ -28,7 +28,6 @@ from .checkpoint import Checkpoint
 from .config import ExperimentConfig
 from .from_config import build_estimators, effective_split, load_dataset, repeated_input_ids, run_columns
 from .graphed import GraphedEpoch
-from .schedule import log_spaced_epochs
 from .train import cross_entropy, train_one_epoch
 
 ProgressFn = Callable[[int, int], None]
@@ -106,11 +105,7 @@ class Experiment:
             raise ValueError(
                 f"batch_size {config.batch_size} exceeds the {self.train_idx.size} training samples"
             )
-        self.record = (
-            np.array(sorted(set(config.record_epochs)))
-            if config.record_epochs is not None
-            else log_spaced_epochs(config.epochs, config.record_points)
-        )
+        self.record = config.recorded_epochs()
         self.timings = RunTimings()
         self.model: SeedBatchedMLP | None = None  # the trained model, after run()
         self.resumed_from = 0  # the epoch the last run continued from (a checkpoint's), else 0

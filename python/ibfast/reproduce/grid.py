@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from ..experiment import Experiment, ExperimentConfig
-from ..experiment.schedule import log_spaced_epochs
 from ..sweep import Grid, Task
 
 PAPER_ACTIVATIONS = ("tanh", "relu", "elu", "softplus", "centred_softplus", "swish", "abs", "prelu")
@@ -156,11 +155,7 @@ def project(tasks: Sequence[Task], *, pack_seeds: int = 80, workers: int = 0,
     t0 = time.perf_counter()
     probe.record_now(calib)
     estimate_s = time.perf_counter() - t0
-    n_recorded = (
-        len(c.record_epochs)
-        if c.record_epochs is not None
-        else int(log_spaced_epochs(c.epochs, c.record_points).size)
-    )
+    n_recorded = int(c.recorded_epochs().size)
     return Projection(
         train_s, estimate_s, len(probe.slots), tuple(sum(len(t.config.seeds) for t in p) for p in packs),
         c.epochs, n_recorded, calib, workers, on_gpu=c.device.startswith("cuda"),

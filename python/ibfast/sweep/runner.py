@@ -44,15 +44,6 @@ class SweepResult:
 RECORDED_EPOCH_WEIGHT = 20.0
 
 
-def _recorded_epochs(config: ExperimentConfig) -> frozenset[int]:
-    """The epochs a configuration records (as Experiment schedules them)."""
-    from ..experiment.schedule import log_spaced_epochs
-
-    if config.record_epochs is not None:
-        return frozenset(int(e) for e in config.record_epochs)
-    return frozenset(int(e) for e in log_spaced_epochs(config.epochs, config.record_points))
-
-
 class _Progress:
     """One bar over the whole grid, in epoch costs: a plain epoch counts 1 and a recorded epoch
     ``weight`` (estimation costs far more than a training epoch, and log-spaced records crowd the
@@ -64,7 +55,7 @@ class _Progress:
     def __init__(self, tasks: list[Task], done: set[str], enabled: bool,
                  weight: float = RECORDED_EPOCH_WEIGHT, clock: Callable[[], float] = time.monotonic) -> None:
         self.epochs = {t.task_id: t.config.epochs for t in tasks}
-        self.recorded = {t.task_id: _recorded_epochs(t.config) for t in tasks}
+        self.recorded = {t.task_id: frozenset(int(e) for e in t.config.recorded_epochs()) for t in tasks}
         self.seen = {tid: (self.epochs[tid] if tid in done else 0) for tid in self.epochs}
         self.weight = float(weight)
         self.clock = clock
